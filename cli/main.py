@@ -1,0 +1,20 @@
+"""`invoicer`: the one front door. Each command group lives in its own module of this package."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import documents, extract, realtime, stack, users, watcher
+
+app = typer.Typer(
+    help="Invoicer: turn photos, scans and PDFs of invoices into structured data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (stack, users, documents, watcher, realtime, extract):
+    module.register(app)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,164 @@
+"""Running the stack: `invoicer db`, `invoicer api`, `invoicer up`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+from rich.console import Console
+
+from core.config import Settings, get_settings
+from core.embedded import EmbeddedServer, embedded_uri, start_embedded
+
+console = Console()
+
+
+def _embedded_answers(uri: str) -> bool:
+    try:
+        with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
+            client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+
+
+def ensure_database(settings: Settings) -> tuple[str, EmbeddedServer | None]:
+    """The URI to use, starting the embedded database when MONGODB_URI is unset and none is running."""
+    if settings.mongodb_uri:
+        return settings.mongodb_uri, None
+    uri = embedded_uri(settings.embedded_db_port)
+    if _embedded_answers(uri):
+        return uri, None
+    server = start_embedded(
+        settings.data_dir / "db", settings.embedded_db_port, durable=True, log_file=settings.data_dir / "secantusd.log"
+    )
+    return uri, server
+
+
+def db(
+    port: Annotated[int | None, typer.Option(help="Port to serve on (default EMBEDDED_DB_PORT, 27117).")] = None,
+) -> None:
+    """Run the embedded database (SecantusDB) in the foreground, data kept in DATA_DIR/db."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or settings.embedded_db_port
+    server = start_embedded(settings.data_dir / "db", port, durable=True, log_file=settings.data_dir / "secantusd.log")
+    console.print(f"Embedded database ready: [bold]MONGODB_URI={server.uri}[/]  (Ctrl-C stops it)")
+    _wait_for_signal([server.process])
+    server.stop()
+
+
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default API_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API with the Socket.IO server on the same port."""
+    import uvicorn
+
+    settings = get_settings()
+    uri, server = ensure_database(settings)
+    os.environ["MONGODB_URI"] = uri
+    os.environ.setdefault("JWT_SECRET", settings.resolved_jwt_secret())
+    get_settings.cache_clear()
+    try:
+        uvicorn.run(
+            "cli.asgi:create_asgi_app",
+            factory=True,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        if server:
+            server.stop()
+
+
+def up(
+    host: Annotated[str | None, typer.Option(help="Interface for the API (default API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port for the API (default API_PORT).")] = None,
+) -> None:
+    """Start everything for a newcomer: embedded database, API (with Socket.IO) and watcher. Ctrl-C stops all."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    host = host or settings.api_host
+    port = port or settings.api_port
+    uri, server = ensure_database(settings)
+    env = {**os.environ, "MONGODB_URI": uri, "JWT_SECRET": settings.resolved_jwt_secret()}
+    invoicer = str(Path(sys.executable).with_name("invoicer"))
+    children = [
+        subprocess.Popen([invoicer, "api", "--host", host, "--port", str(port)], env=env),
+        subprocess.Popen([invoicer, "watcher"], env=env),
+    ]
+    base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    if _wait_for_api(f"{base}/health", children[0]):
+        console.print(
+            f"\n[bold green]Invoicer is up.[/]\n"
+            f"  API root:      {base}/api/v1\n"
+            f"  API docs:      [link]{base}/docs[/link]\n"
+            f"  Socket.IO:     {base}/socket.io\n"
+            f"  Database:      {uri} (data in {settings.data_dir.resolve()})\n"
+            f"Create the first account with POST /api/v1/auth/register (or `invoicer user create`). Ctrl-C stops everything.\n"
+        )
+    code = _wait_for_signal(children + ([server.process] if server else []))
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(settings.shutdown_grace_seconds + 5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if server:
+        server.stop()
+    console.print("Invoicer stopped.")
+    raise typer.Exit(code)
+
+
+def _wait_for_api(url: str, process: subprocess.Popen, timeout: float = 60.0) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    console.print("[red]The API did not come up; see the messages above.[/]")
+    return False
+
+
+def _wait_for_signal(processes: list[subprocess.Popen]) -> int:
+    """Block until Ctrl-C / SIGTERM, or until one of the processes dies (then report it)."""
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop:
+        for proc in processes:
+            if proc.poll() is not None:
+                console.print(f"[red]{' '.join(map(str, proc.args[:2]))} exited with code {proc.returncode}[/]")
+                return 1
+        time.sleep(0.2)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(api)
+    app.command()(db)

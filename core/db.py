@@ -1,0 +1,27 @@
+"""The MongoDB connection. The application only ever sees a URI: embedded SecantusDB or a real replica set."""
+
+from __future__ import annotations
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from beanie import init_beanie
+
+from core.config import Settings
+from core.models import DOCUMENT_MODELS
+
+
+def make_client(uri: str, **kwargs: object) -> AsyncMongoClient:
+    # tz_aware: datetimes come back as aware UTC, the only kind the code handles.
+    return AsyncMongoClient(uri, tz_aware=True, **kwargs)
+
+
+async def connect(settings: Settings, uri: str | None = None) -> tuple[AsyncMongoClient, AsyncDatabase]:
+    """Open a client, bind the Beanie documents to the configured database and ensure indexes."""
+    uri = uri or settings.mongodb_uri
+    if not uri:
+        raise RuntimeError("MONGODB_URI is not set; start the embedded database with `invoicer db` or `invoicer up`")
+    client = make_client(uri)
+    database = client[settings.mongodb_db]
+    await init_beanie(database=database, document_models=DOCUMENT_MODELS)
+    return client, database

@@ -1,0 +1,224 @@
+"""Beanie documents: the shape of everything Invoicer keeps in MongoDB, with the indexes the flow needs.
+
+References between documents are plain ObjectIds (SecantusDB has no DBRef/`Link` support).
+Money inside `Invoice.extraction` is stored as Decimal128 (see `core.bson`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+import pymongo
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, Field
+from pymongo import IndexModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    employee = "employee"
+
+
+class InvoiceStatus(StrEnum):
+    pending = "pending"
+    processing = "processing"
+    processed = "processed"
+    failed = "failed"
+
+
+FINAL_STATUSES = (InvoiceStatus.processed, InvoiceStatus.failed)
+
+
+class Organization(Document):
+    name: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "organizations"
+
+
+class User(Document):
+    email: str  # normalised to lower case
+    name: str
+    password_hash: str
+    role: Role = Role.employee
+    org_id: PydanticObjectId
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "users"
+        indexes = [
+            IndexModel([("email", pymongo.ASCENDING)], unique=True),
+            IndexModel([("org_id", pymongo.ASCENDING), ("created_at", pymongo.ASCENDING)]),
+        ]
+
+
+class RefreshToken(Document):
+    """One row per issued refresh token; rotation marks it used, logout revokes it."""
+
+    jti: str
+    user_id: PydanticObjectId
+    family: str  # all tokens rotated from one login; reuse of a used token revokes the family
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "refresh_tokens"
+        indexes = [
+            IndexModel([("jti", pymongo.ASCENDING)], unique=True),
+            IndexModel([("family", pymongo.ASCENDING)]),
+            IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=0),
+        ]
+
+
+class InvoiceError(BaseModel):
+    code: str
+    message: str
+
+
+class Lease(BaseModel):
+    owner: str
+    until: datetime
+
+
+class Correction(BaseModel):
+    """A person's value for one field, kept beside the machine's value in `extraction`."""
+
+    value: Any
+    by: PydanticObjectId
+    at: datetime
+
+
+class StatusChange(BaseModel):
+    status: InvoiceStatus
+    previous_status: InvoiceStatus | None = None
+    at: datetime
+    error: InvoiceError | None = None
+
+
+class Timings(BaseModel):
+    queued_ms: float | None = None
+    extract_ms: float | None = None
+    total_ms: float | None = None
+
+
+STATUS_HISTORY_LIMIT = 50
+
+
+class Invoice(Document):
+    owner_id: PydanticObjectId
+    org_id: PydanticObjectId
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    file_id: PydanticObjectId  # GridFS id of the original bytes
+    pages: int | None = None
+    duplicate_of: PydanticObjectId | None = None
+
+    status: InvoiceStatus = InvoiceStatus.pending
+    previous_status: InvoiceStatus | None = None
+    status_history: list[StatusChange] = Field(default_factory=list)
+    error: InvoiceError | None = None
+    extraction: dict[str, Any] | None = None
+    corrections: dict[str, Correction] = Field(default_factory=dict)
+    search_terms: list[str] = Field(default_factory=list)
+
+    # Watcher bookkeeping
+    lease: Lease | None = None
+    attempts: int = 0
+    retry_at: datetime | None = None
+    queued_at: datetime = Field(default_factory=utcnow)
+    timings: Timings | None = None
+
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+
+    class Settings:
+        name = "invoices"
+        indexes = [
+            IndexModel([("org_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)]),
+            IndexModel([("owner_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)]),
+            IndexModel([("status", pymongo.ASCENDING), ("retry_at", pymongo.ASCENDING)]),
+            IndexModel([("org_id", pymongo.ASCENDING), ("sha256", pymongo.ASCENDING)]),
+            IndexModel([("org_id", pymongo.ASCENDING), ("search_terms", pymongo.ASCENDING)]),
+            IndexModel([("org_id", pymongo.ASCENDING), ("updated_at", pymongo.ASCENDING)]),
+        ]
+
+
+class WatcherState(Document):
+    """The change-stream resume token of a watcher group (`_id` = group name)."""
+
+    id: str  # type: ignore[assignment]
+    resume_token: dict[str, Any] | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "watcher_state"
+
+
+class WatcherHeartbeat(Document):
+    """One per running watcher process; expires when the process stops beating."""
+
+    id: str  # type: ignore[assignment]
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+    in_flight: int = 0
+    processed: int = 0
+    failed: int = 0
+    retried: int = 0
+    swept: int = 0
+    expires_at: datetime
+
+    class Settings:
+        name = "watchers"
+        indexes = [IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=0)]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [
+    Organization,
+    User,
+    RefreshToken,
+    Invoice,
+    WatcherState,
+    WatcherHeartbeat,
+]
+
+
+def status_update(
+    new: InvoiceStatus,
+    previous: InvoiceStatus | None,
+    now: datetime,
+    *,
+    error: InvoiceError | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The `$set`/`$push` of one status transition, so every writer records it the same way.
+
+    `previous_status` and the bounded `status_history` let the realtime server emit
+    `previous_status` and replay missed changes without needing change-stream pre-images.
+    """
+    change = StatusChange(status=new, previous_status=previous, at=now, error=error)
+    return {
+        "$set": {
+            "status": new.value,
+            "previous_status": previous.value if previous else None,
+            "updated_at": now,
+            "error": error.model_dump() if error else None,
+        },
+        "$push": {
+            "status_history": {"$each": [change.model_dump(mode="python")], "$slice": -STATUS_HISTORY_LIMIT}
+        },
+    }
