@@ -1,0 +1,3 @@
+from extraction.pipeline import extract
+
+__all__ = ["extract"]

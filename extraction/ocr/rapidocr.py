@@ -1,0 +1,94 @@
+"""RapidOCR (PP-OCR ONNX models shipped in its wheel, onnxruntime on CPU).
+
+RapidOCR detects text boxes (roughly lines) and recognises each; with `return_word_box` it also
+returns word boxes from the recogniser's character positions. Where those are missing, a box is
+split into words with widths proportional to their character counts, so the parser gets the
+same shape (words in lines) from every engine.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+from rapidocr import RapidOCR
+
+from extraction.models import BBox, Page, Word
+from extraction.ocr import OcrError
+from extraction.ocr.layout import Segment, build_lines
+
+logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+
+
+class RapidOcrEngine:
+    name = "rapidocr"
+
+    def __init__(self, **overrides: object) -> None:
+        """`overrides` are RapidOCR config keys, e.g. {"Det.limit_side_len": 640}."""
+        params: dict[str, object] = {
+            # One thread per process: workers scale by processes, not threads.
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "Global.log_level": "warning",
+            **overrides,
+        }
+        self._ocr = RapidOCR(params=params)
+
+    def read(self, image: np.ndarray, *, page_number: int = 1) -> Page:
+        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
+        try:
+            result = self._ocr(bgr, return_word_box=True)
+        except Exception as exc:  # the library raises bare exceptions of many kinds
+            raise OcrError(f"rapidocr failed: {exc}") from exc
+
+        segments: list[Segment] = []
+        texts = result.txts or ()
+        scores = result.scores or ()
+        boxes = result.boxes if result.boxes is not None else []
+        word_results = result.word_results if len(result.word_results) == len(texts) else None
+        for index, (text, score, quad) in enumerate(zip(texts, scores, boxes, strict=False)):
+            words = _native_words(word_results[index], text) if word_results else None
+            segments.append(Segment(words=words or _split_words(text, float(score), _axis_box(quad))))
+        height, width = image.shape[:2]
+        return Page(
+            number=page_number,
+            width=float(width),
+            height=float(height),
+            lines=build_lines(segments),
+            source="ocr",
+            engine=self.name,
+        )
+
+
+def _axis_box(quad: object) -> BBox:
+    points = np.asarray(quad, dtype=float).reshape(-1, 2)
+    return (float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max()))
+
+
+def _native_words(word_result: tuple, line_text: str) -> list[Word] | None:
+    """RapidOCR's own word boxes, if they spell the same text as the line (else they are not trusted)."""
+    words = [
+        Word(text=text.strip(), bbox=_axis_box(quad), confidence=min(1.0, max(0.0, float(score))))
+        for text, score, quad in word_result
+        if text.strip() and quad is not None
+    ]
+    if "".join(w.text for w in words) != "".join(line_text.split()):
+        return None
+    return words
+
+
+def _split_words(text: str, confidence: float, box: BBox) -> list[Word]:
+    """Split a line box into words, each as wide as its share of the characters (spaces included)."""
+    tokens = text.split()
+    if not tokens:
+        return []
+    x0, y0, x1, y1 = box
+    per_char = (x1 - x0) / max(1, len(" ".join(tokens)))
+    words: list[Word] = []
+    cursor = x0
+    for token in tokens:
+        end = cursor + per_char * len(token)
+        words.append(Word(text=token, bbox=(cursor, y0, end, y1), confidence=min(1.0, max(0.0, confidence))))
+        cursor = end + per_char
+    return words

@@ -1,0 +1,192 @@
+"""PDF reading with pypdfium2: the text layer (words with boxes) where a page has real text,
+a 300-dpi rendering for OCR where it does not, and the embedded e-invoice XML if there is one.
+
+Coordinates of text-layer words are PDF points with the origin at the top-left of the page as
+displayed (page rotation applied), the same convention as OCR pixel boxes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import unicodedata
+
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from lxml import etree
+
+from extraction.models import BBox, Page, Word
+from extraction.ocr.layout import Segment, build_lines, union_bbox
+
+RENDER_DPI = 300
+_POINTS_PER_INCH = 72
+
+# A page "has real text" with at least this many visible characters, mostly decodable ones
+# (fonts without a Unicode map give private-use or replacement characters: that is not text).
+_MIN_TEXT_CHARS = 10
+_MIN_GOOD_CHAR_SHARE = 0.8
+# A page that is mostly one picture with little text is a scan with a stamp or header: OCR it.
+_SCAN_IMAGE_SHARE = 0.5
+_SCAN_MAX_TEXT_CHARS = 200
+# Characters further apart than this share of the font height start a new word; much further, a new segment.
+_WORD_GAP = 0.25
+_SEGMENT_GAP = 2.0
+
+# Root elements of the structured invoices we accept: CII (Factur-X / ZUGFeRD 2 / XRechnung CII),
+# ZUGFeRD 1.0's CrossIndustryDocument, and UBL (XRechnung UBL, Peppol).
+_INVOICE_ROOTS = {"CrossIndustryInvoice", "CrossIndustryDocument", "Invoice", "CreditNote"}
+# Preferred attachment names, in order, when a PDF carries several XML files.
+_KNOWN_XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "order-x.xml")
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
+
+
+def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
+    """The page's words from its text layer, or None when it has no real text (then OCR it)."""
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        chars = [_char(textpage, i) for i in range(count)]
+    finally:
+        textpage.close()
+    visible = [c for c in chars if c[0] and not c[0].isspace()]
+    good = sum(1 for c in visible if _is_good_char(c[0]))
+    if len(visible) < _MIN_TEXT_CHARS or good < _MIN_GOOD_CHAR_SHARE * len(visible):
+        return None
+    if len(visible) < _SCAN_MAX_TEXT_CHARS and _image_share(page) >= _SCAN_IMAGE_SHARE:
+        return None
+
+    to_display = _display_transform(page)
+    segments: list[Segment] = []
+    words: list[Word] = []
+    letters: list[str] = []
+    boxes: list[BBox] = []
+
+    def end_word() -> None:
+        if letters:
+            words.append(Word(text="".join(letters), bbox=union_bbox(boxes), confidence=1.0))
+            letters.clear()
+            boxes.clear()
+
+    def end_segment() -> None:
+        end_word()
+        if words:
+            segments.append(Segment(words=list(words)))
+            words.clear()
+
+    for text, box in chars:
+        if not text or text in "\r\n":
+            end_segment()
+            continue
+        if text.isspace():
+            end_word()
+            continue
+        box = to_display(box)
+        if boxes:
+            previous = boxes[-1]
+            height = max(1.0, box[3] - box[1], previous[3] - previous[1])
+            gap = box[0] - previous[2]
+            same_row = min(box[3], previous[3]) - max(box[1], previous[1]) > 0.3 * height
+            if not same_row or gap > _SEGMENT_GAP * height or box[0] < previous[0] - 0.5 * height:
+                end_segment()
+            elif gap > _WORD_GAP * height:
+                end_word()
+        letters.append(text)
+        boxes.append(box)
+    end_segment()
+
+    width, height = page.get_size()
+    return Page(number=number, width=width, height=height, lines=build_lines(segments), source="pdf_text", engine="pdfium")
+
+
+def render_page(page: pdfium.PdfPage, max_pixels: int, dpi: int = RENDER_DPI) -> np.ndarray:
+    """The page as a grayscale uint8 array at `dpi`, scaled down if it would exceed `max_pixels`."""
+    width, height = page.get_size()
+    scale = dpi / _POINTS_PER_INCH
+    if width * height * scale * scale > max_pixels:
+        scale = math.sqrt(max_pixels / (width * height))
+    bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=True)
+    try:
+        return np.array(bitmap.to_numpy(), copy=True)  # own the pixels before the bitmap is freed
+    finally:
+        bitmap.close()
+
+
+def embedded_invoice_xml(pdf: bytes | pdfium.PdfDocument) -> bytes | None:
+    """The Factur-X / ZUGFeRD / XRechnung (CII or UBL) XML attached to the PDF, or None."""
+    document = pdf if isinstance(pdf, pdfium.PdfDocument) else pdfium.PdfDocument(pdf)
+    try:
+        candidates: list[tuple[int, bytes]] = []
+        for index in range(document.count_attachments()):
+            attachment = document.get_attachment(index)
+            name = (attachment.get_name() or "").lower()
+            if not name.endswith(".xml"):
+                continue
+            try:
+                data = bytes(attachment.get_data())
+            except pdfium.PdfiumError:
+                continue
+            if _is_invoice_xml(data):
+                rank = _KNOWN_XML_NAMES.index(name) if name in _KNOWN_XML_NAMES else len(_KNOWN_XML_NAMES)
+                candidates.append((rank, data))
+        return min(candidates, key=lambda c: c[0])[1] if candidates else None
+    finally:
+        if document is not pdf:
+            document.close()
+
+
+def _is_invoice_xml(data: bytes) -> bool:
+    try:
+        root = etree.fromstring(data, parser=_XML_PARSER)
+    except etree.XMLSyntaxError:
+        return False
+    return etree.QName(root).localname in _INVOICE_ROOTS
+
+
+def _char(textpage: pdfium.PdfTextPage, index: int) -> tuple[str, BBox]:
+    code = pdfium_c.FPDFText_GetUnicode(textpage, index)
+    text = chr(code) if 0 < code < 0x110000 else ""
+    if not text or text.isspace():
+        return text, (0.0, 0.0, 0.0, 0.0)
+    rect = pdfium_c.FS_RECTF()
+    # The loose box spans the font's height, so all characters of a line share one baseline band.
+    pdfium_c.FPDFText_GetLooseCharBox(textpage, index, ctypes.byref(rect))
+    return text, (rect.left, rect.bottom, rect.right, rect.top)
+
+
+def _is_good_char(text: str) -> bool:
+    return text != "\ufffd" and unicodedata.category(text) not in ("Co", "Cn", "Cc", "Cs")
+
+
+def _image_share(page: pdfium.PdfPage) -> float:
+    """The share of the page area covered by its largest image."""
+    width, height = page.get_size()
+    largest = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = obj.get_pos()
+        largest = max(largest, (right - left) * (top - bottom))
+    return largest / max(1.0, width * height)
+
+
+def _display_transform(page: pdfium.PdfPage):  # noqa: ANN202 - a small closure
+    """Map PDF user-space boxes (origin bottom-left) to the displayed page (origin top-left, rotated)."""
+    left, bottom, right, top = page.get_cropbox()
+    width, height = right - left, top - bottom
+    rotation = page.get_rotation()
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        u, v = x - left, top - y
+        if rotation == 90:
+            return height - v, u
+        if rotation == 180:
+            return width - u, height - v
+        if rotation == 270:
+            return v, width - u
+        return u, v
+
+    def transform(box: BBox) -> BBox:
+        (ax, ay), (bx, by) = point(box[0], box[1]), point(box[2], box[3])
+        return (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+
+    return transform
+
