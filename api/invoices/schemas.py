@@ -1,0 +1,87 @@
+"""Invoice request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from beanie import PydanticObjectId
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from core.models import InvoiceError, InvoiceStatus, Timings
+from extraction.models import ExtractionResult, InvoiceFields, LineItem
+
+
+class InvoiceCreate(BaseModel):
+    """An upload as the mobile app sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_base64: str = Field(description="The file's bytes in base64; a `data:` URL is accepted")
+    content_type: str | None = Field(default=None, description="Optional; the bytes' own type wins")
+
+
+class CorrectionPublic(BaseModel):
+    value: Any
+    by: PydanticObjectId
+    at: datetime
+
+
+class InvoicePublic(BaseModel):
+    id: PydanticObjectId
+    owner_id: PydanticObjectId
+    org_id: PydanticObjectId
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    pages: int | None = None
+    status: InvoiceStatus
+    previous_status: InvoiceStatus | None = None
+    error: InvoiceError | None = None
+    duplicate_of: PydanticObjectId | None = None
+    extraction: ExtractionResult | None = None
+    corrections: dict[str, CorrectionPublic] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Each field's current value: a person's correction, else the machine's"
+    )
+    attempts: int = 0
+    timings: Timings | None = None
+    created_at: datetime
+    updated_at: datetime
+    processed_at: datetime | None = None
+
+
+class InvoicePage(BaseModel):
+    items: list[InvoicePublic]
+    next_cursor: str | None = None
+
+
+SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+
+_FIELD_TYPES: dict[str, Any] = {
+    name: field.annotation for name, field in InvoiceFields.model_fields.items() if name != "line_items"
+}
+
+
+def _value_adapter(name: str) -> TypeAdapter:
+    """The type of a field's `value`: FieldValue[str] -> str, FieldValue[Money] -> Money, …"""
+    annotation = _FIELD_TYPES[name]
+    field_value_model = next(arg for arg in annotation.__args__ if arg is not type(None))
+    return TypeAdapter(field_value_model.model_fields["value"].annotation)
+
+
+CORRECTABLE: dict[str, TypeAdapter] = {name: _value_adapter(name) for name in _FIELD_TYPES}
+LINE_ITEMS = TypeAdapter(list[LineItem])
+
+
+class InvoicePatch(BaseModel):
+    """A person's corrections. A value of null removes the correction (the machine's value shows again)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"fields": {"total": "118.00", "invoice_date": "2024-03-01", "vendor_name": "ACME GmbH"}}]
+    })
+
+    fields: dict[str, Any] = Field(min_length=1)
+

@@ -1,0 +1,221 @@
+"""Invoice operations. Every query is scoped: employees to their own invoices, admins to their organization."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from beanie import PydanticObjectId
+from bson import ObjectId
+from pydantic import ValidationError
+from pymongo.asynchronous.database import AsyncDatabase
+
+from api.invoices.files import CheckedFile
+from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, SortKey
+from core import storage
+from core.bson_codec import from_bson, to_bson
+from core.models import Invoice, InvoiceStatus, Role, User, status_update, utcnow
+from core.search import search_terms, tokens
+from extraction.models import FIELD_NAMES, ExtractionResult
+
+
+class BadCursor(ValueError):
+    pass
+
+
+class BadCorrection(ValueError):
+    pass
+
+
+def scope(user: User) -> dict[str, Any]:
+    """The filter that limits a query to what `user` may see."""
+    if user.role == Role.admin:
+        return {"org_id": user.org_id}
+    return {"org_id": user.org_id, "owner_id": user.id}
+
+
+async def get_visible(invoice_id: PydanticObjectId, user: User) -> Invoice | None:
+    return await Invoice.find_one({"_id": invoice_id, **scope(user)})
+
+
+async def create(
+    database: AsyncDatabase, user: User, data: bytes, filename: str, checked: CheckedFile
+) -> Invoice:
+    sha256 = hashlib.sha256(data).hexdigest()
+    duplicate = await Invoice.get_pymongo_collection().find_one(
+        {"org_id": user.org_id, "sha256": sha256}, projection={"_id": 1}
+    )
+    file_id = await storage.put_file(database, data, filename, checked.content_type, sha256)
+    now = utcnow()
+    invoice = Invoice(
+        owner_id=user.id, org_id=user.org_id, filename=filename, content_type=checked.content_type, size=len(data),
+        sha256=sha256, file_id=PydanticObjectId(file_id), pages=checked.pages,
+        duplicate_of=duplicate["_id"] if duplicate else None, search_terms=search_terms(filename),
+        queued_at=now, created_at=now, updated_at=now,
+    )
+    try:
+        await invoice.insert()
+    except BaseException:
+        await storage.delete_file(database, file_id)  # leave nothing half-written behind
+        raise
+    return invoice
+
+
+def _requeue_update(now: datetime, previous: InvoiceStatus) -> dict[str, dict[str, Any]]:
+    update = status_update(InvoiceStatus.pending, previous, now)
+    update["$set"].update(
+        {"lease": None, "attempts": 0, "retry_at": None, "queued_at": now, "extraction": None, "timings": None,
+         "processed_at": None}
+    )
+    return update
+
+
+async def requeue(invoice: Invoice) -> Invoice:
+    """Back to `pending` for a fresh extraction. A watcher still holding a lease loses it (its write is fenced)."""
+    now = utcnow()
+    await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, _requeue_update(now, invoice.status))
+    return await Invoice.get(invoice.id)  # type: ignore[return-value]
+
+
+async def replace_file(
+    database: AsyncDatabase, invoice: Invoice, data: bytes, filename: str | None, checked: CheckedFile
+) -> Invoice:
+    sha256 = hashlib.sha256(data).hexdigest()
+    file_id = await storage.put_file(database, data, filename or invoice.filename, checked.content_type, sha256)
+    now = utcnow()
+    update = _requeue_update(now, invoice.status)
+    update["$set"].update(
+        {"file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
+         "pages": checked.pages, "filename": filename or invoice.filename, "corrections": {},
+         "search_terms": search_terms(filename or invoice.filename)}
+    )
+    result = await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, update)
+    if result.matched_count == 0:  # deleted meanwhile
+        await storage.delete_file(database, file_id)
+    else:
+        await storage.delete_file(database, invoice.file_id)
+    return await Invoice.get(invoice.id)  # type: ignore[return-value]
+
+
+async def delete(database: AsyncDatabase, invoice: Invoice) -> None:
+    await Invoice.get_pymongo_collection().delete_one({"_id": invoice.id})
+    await storage.delete_file(database, invoice.file_id)
+
+
+def _parse_correction(name: str, value: Any) -> Any:
+    """Validate a person's value and return it in its stored form (Decimal128 money, ISO dates)."""
+    if name == "line_items":
+        return to_bson([item.model_dump(mode="python") for item in LINE_ITEMS.validate_python(value)])
+    adapter = CORRECTABLE.get(name)
+    if adapter is None:
+        allowed = ", ".join([*FIELD_NAMES, "line_items"])
+        raise BadCorrection(f"'{name}' is not a field that can be corrected; use one of: {allowed}")
+    parsed = adapter.validate_python(value)
+    if isinstance(parsed, date):
+        return parsed.isoformat()
+    if name == "currency":
+        if not re.fullmatch(r"[A-Za-z]{3}", parsed):
+            raise BadCorrection("currency must be a three-letter ISO 4217 code such as EUR")
+        return parsed.upper()
+    return to_bson(parsed)
+
+
+async def correct(invoice: Invoice, fields: dict[str, Any], user: User) -> Invoice:
+    now = utcnow()
+    sets: dict[str, Any] = {"updated_at": now}
+    unsets: dict[str, str] = {}
+    for name, value in fields.items():
+        if value is None:
+            unsets[f"corrections.{name}"] = ""
+            continue
+        try:
+            stored = _parse_correction(name, value)
+        except ValidationError as exc:
+            raise BadCorrection(f"{name}: {exc.errors()[0]['msg']}") from None
+        sets[f"corrections.{name}"] = {"value": stored, "by": user.id, "at": now}
+    terms = [fields[n] for n in ("vendor_name", "invoice_number") if isinstance(fields.get(n), str)]
+    update: dict[str, Any] = {"$set": sets}
+    if unsets:
+        update["$unset"] = unsets
+    if terms:
+        update["$addToSet"] = {"search_terms": {"$each": search_terms(*terms)}}
+    await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, update)
+    return await Invoice.get(invoice.id)  # type: ignore[return-value]
+
+
+def encode_cursor(sort: SortKey, invoice: Invoice) -> str:
+    key = sort.lstrip("-")
+    payload = {"v": getattr(invoice, key).isoformat(), "id": str(invoice.id)}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, ObjectId]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(payload["v"]), ObjectId(payload["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadCursor("next_cursor is not one this API issued; start again without it") from exc
+
+
+async def list_visible(
+    user: User,
+    *,
+    status: InvoiceStatus | None,
+    q: str | None,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    sort: SortKey,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Invoice], str | None]:
+    query: dict[str, Any] = scope(user)
+    if status:
+        query["status"] = status.value
+    if q and (words := tokens(q)):
+        # Every word of the query must be the start of one of the invoice's terms.
+        query["search_terms"] = {"$all": [re.compile("^" + re.escape(word)) for word in words]}
+    key = sort.lstrip("-")
+    direction = -1 if sort.startswith("-") else 1
+    if date_from or date_to:
+        query["created_at"] = {k: v for k, v in (("$gte", date_from), ("$lt", date_to)) if v}
+    if cursor:
+        value, last_id = _decode_cursor(cursor)
+        op = "$lt" if direction < 0 else "$gt"
+        query["$or"] = [{key: {op: value}}, {key: value, "_id": {op: last_id}}]
+    found = await Invoice.find(query).sort([(key, direction), ("_id", direction)]).limit(limit + 1).to_list()
+    next_cursor = encode_cursor(sort, found[limit - 1]) if len(found) > limit else None
+    return found[:limit], next_cursor
+
+
+def to_public(invoice: Invoice) -> InvoicePublic:
+    extraction = ExtractionResult.model_validate(from_bson(invoice.extraction)) if invoice.extraction else None
+    corrections = {name: c.model_dump() | {"value": from_bson(c.value)} for name, c in invoice.corrections.items()}
+    values: dict[str, Any] = {}
+    for name in (*FIELD_NAMES, "line_items"):
+        if name in corrections:
+            values[name] = corrections[name]["value"]
+        elif extraction is not None:
+            field = getattr(extraction.fields, name)
+            values[name] = field if name == "line_items" else (field.value if field else None)
+    data = invoice.model_dump(exclude={"extraction", "corrections", "status_history", "lease", "search_terms"})
+    return InvoicePublic(**data, extraction=extraction, corrections=corrections, values=_jsonable(values))
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """Money as decimal strings and dates as ISO, as everywhere in the API's JSON."""
+    def convert(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, list):
+            return [convert(v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for v in value]
+        return value
+
+    return {name: convert(value) for name, value in values.items()}
+
