@@ -106,14 +106,23 @@ def _open_pdf(data: bytes) -> pdfium.PdfDocument:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-            raise DecodeError(
-                ErrorCode.encrypted_pdf,
-                "The PDF is password-protected. Please send a copy without a password.",
-            ) from exc
-        raise DecodeError(ErrorCode.unreadable_file, f"The PDF cannot be read ({exc}); it may be damaged.") from exc
+        raise _pdf_open_error(data) from exc
     pdf.init_forms()  # so filled-in form fields are drawn when a page is rendered
     return pdf
+
+
+def _pdf_open_error(data: bytes) -> DecodeError:
+    """Why pdfium refused the PDF. pypdfium2 also refuses PDFs with zero pages, and then reports
+    pdfium's last error code, which may be stale; so load it once more through the raw API."""
+    raw = pdfium_c.FPDF_LoadMemDocument64(data, len(data), None)
+    if raw:
+        pdfium_c.FPDF_CloseDocument(raw)
+        return DecodeError(ErrorCode.empty_document, "The PDF has no pages.")
+    if pdfium_c.FPDF_GetLastError() in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+        return DecodeError(
+            ErrorCode.encrypted_pdf, "The PDF is password-protected. Please send a copy without a password."
+        )
+    return DecodeError(ErrorCode.unreadable_file, "The PDF cannot be read; it is damaged or incomplete.")
 
 
 def _open_image(data: bytes, content_type: str, options: ExtractionOptions) -> Decoded:
@@ -124,9 +133,13 @@ def _open_image(data: bytes, content_type: str, options: ExtractionOptions) -> D
             image = Image.open(io.BytesIO(data))  # BytesIO shares the bytes, no copy
             frames = getattr(image, "n_frames", 1)
     except Image.DecompressionBombError as exc:
-        raise DecodeError(ErrorCode.too_many_pixels, f"The image is too large to process: {exc}") from exc
+        raise DecodeError(
+            ErrorCode.too_many_pixels,
+            f"The image is too large (more than {Image.MAX_IMAGE_PIXELS * 2:,} pixels). Please send a smaller image.",
+        ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DecodeError(ErrorCode.unreadable_file, f"The image cannot be read ({exc}); it may be damaged.") from exc
+        kind = content_type.removeprefix("image/").upper()
+        raise DecodeError(ErrorCode.unreadable_file, f"The {kind} image cannot be read; it is damaged or incomplete.") from exc
 
     _check_page_count(frames, options, image.close)
     for index in range(frames):
@@ -135,10 +148,8 @@ def _open_image(data: bytes, content_type: str, options: ExtractionOptions) -> D
         except (OSError, ValueError, EOFError) as exc:
             image.close()
             raise DecodeError(ErrorCode.unreadable_file, f"Page {index + 1} of the image cannot be read: {exc}") from exc
+        # (Pillow itself refuses images of 0x0 pixels as unidentifiable.)
         width, height = image.size
-        if width <= 0 or height <= 0:
-            image.close()
-            raise DecodeError(ErrorCode.empty_document, f"The image has no pixels ({width}x{height}).")
         if width * height > options.max_pixels:
             image.close()
             raise DecodeError(

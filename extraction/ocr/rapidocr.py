@@ -8,8 +8,6 @@ same shape (words in lines) from every engine.
 
 from __future__ import annotations
 
-import logging
-
 import cv2
 import numpy as np
 from rapidocr import RapidOCR
@@ -17,8 +15,6 @@ from rapidocr import RapidOCR
 from extraction.models import BBox, Page, Word
 from extraction.ocr import OcrError
 from extraction.ocr.layout import Segment, build_lines
-
-logging.getLogger("RapidOCR").setLevel(logging.WARNING)
 
 
 class RapidOcrEngine:
@@ -30,7 +26,7 @@ class RapidOcrEngine:
             # One thread per process: workers scale by processes, not threads.
             "EngineConfig.onnxruntime.intra_op_num_threads": 1,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            "Global.log_level": "warning",
+            "Global.log_level": "error",  # "no text detected" on a blank page is not a warning for us
             **overrides,
         }
         self._ocr = RapidOCR(params=params)
