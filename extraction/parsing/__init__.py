@@ -1,18 +1,95 @@
-"""Rule-based, layout-aware field parsing: OCR lines with boxes in, `InvoiceFields` out. Offline."""
+"""Rule-based, layout-aware field parsing: OCR words with boxes in, `InvoiceFields` out. Offline.
+
+The modules each own one question: `amounts` and `dates` read values, `labels` knows the words that
+announce fields, `layout` and `pairing` tie values to labels by position, and `totals`, `issue_dates`,
+`invoice_number`, `vendor`, `taxids` and `line_items` decide each field from the evidence.
+"""
 
 from __future__ import annotations
 
-from extraction.models import DocumentText, InvoiceFields
+from collections import Counter
+from decimal import Decimal
+
+from extraction.models import DocumentText, FieldValue, InvoiceFields, Source
+from extraction.parsing.amounts import currency_votes
+from extraction.parsing.dates import infer_day_first
+from extraction.parsing.invoice_number import choose_invoice_number
+from extraction.parsing.issue_dates import choose_dates
+from extraction.parsing.layout import build_layout
+from extraction.parsing.line_items import find_line_items
+from extraction.parsing.pairing import label_cells
+from extraction.parsing.taxids import choose_vendor_tax_id
+from extraction.parsing.totals import choose_totals
+from extraction.parsing.vendor import choose_parties, customer_cells
+
+# Below these confidences a field is not trusted enough to skip a better (slower) reading.
+_TRUSTED = {"total": 0.8, "invoice_date": 0.7, "vendor_name": 0.6}
+
+
+def _source(doc: DocumentText) -> Source:
+    return "pdf_text" if doc.pages and all(page.source == "pdf_text" for page in doc.pages) else "ocr"
+
+
+def _currency(text: str, total: FieldValue | None, source: Source) -> FieldValue[str] | None:
+    votes: Counter[str] = currency_votes(text)
+    if not votes:
+        return None
+    (code, count), *rest = votes.most_common()
+    # "$" alone says USD only weakly; an explicit code or an unambiguous symbol says more.
+    confidence = 0.9 if count >= 2 and (not rest or count >= 2 * rest[0][1]) else 0.6
+    return FieldValue(value=code, confidence=confidence, source=source)
+
+
+def _day_first(texts: list[str], currency_hint: str | None) -> bool | None:
+    settled = infer_day_first(texts)
+    if settled is not None:
+        return settled
+    return False if currency_hint == "USD" else None  # the US writes month first; most others day first
 
 
 def parse_fields(doc: DocumentText) -> InvoiceFields:
-    """Read every invoice field from the document's lines (stub: filled in next)."""
-    return InvoiceFields()
+    """Read every invoice field from the document's words and their positions."""
+    layout = build_layout(doc)
+    if not layout.rows:
+        return InvoiceFields()
+    source = _source(doc)
+    texts = [row.text for row in layout.rows]
+    currency_hint = next(iter(currency_votes(doc.text).most_common(1)), (None, 0))[0]
+    day_first = _day_first(texts, currency_hint)
+    labelled = label_cells(layout)
+    excluded = customer_cells(layout, labelled)
+
+    items = find_line_items(layout, source)
+    line_amounts = [item.amount for item in items if item.amount is not None]
+    line_sum = sum(line_amounts, Decimal(0)) if line_amounts else None
+    totals = choose_totals(layout, labelled, source, line_sum=line_sum)
+    dates = choose_dates(layout, labelled, source, day_first=day_first)
+    parties = choose_parties(layout, labelled, excluded, source)
+    return InvoiceFields(
+        invoice_number=choose_invoice_number(layout, labelled, source),
+        invoice_date=dates.invoice_date,
+        due_date=dates.due_date,
+        vendor_name=parties.vendor_name,
+        vendor_address=parties.vendor_address,
+        vendor_tax_id=choose_vendor_tax_id(layout, excluded, source),
+        customer_name=parties.customer_name,
+        currency=_currency(doc.text, totals.total, source),
+        subtotal=totals.subtotal,
+        tax=totals.tax,
+        total=totals.total,
+        line_items=items,
+    )
 
 
 def needs_second_opinion(fields: InvoiceFields) -> bool:
-    """True when the fields are not trustworthy enough to skip a slower, better OCR pass."""
-    return fields.total is None or fields.total.confidence < 0.8
+    """True when a key field is missing or doubtful, or the totals do not add up: worth a better OCR pass."""
+    for name, threshold in _TRUSTED.items():
+        value = getattr(fields, name)
+        if value is None or value.confidence < threshold:
+            return True
+    if fields.subtotal is not None and fields.tax is not None and fields.total is not None:
+        return fields.subtotal.value + fields.tax.value != fields.total.value
+    return False
 
 
 __all__ = ["needs_second_opinion", "parse_fields"]

@@ -1,0 +1,126 @@
+"""Dates as printed: numeric in any order and separator, and with month names in en/de/fr/nl/es/ms.
+
+Whether "02/03/2018" is the 2nd of March or the 3rd of February is decided per document: a date
+elsewhere on it that can only be read one way ("13/03/2018") settles the order for all of them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+_MONTHS: dict[int, tuple[str, ...]] = {
+    1: ("january", "jan", "januar", "janner", "janvier", "janv", "januari", "enero", "ene"),
+    2: ("february", "feb", "febr", "februar", "fevrier", "fevr", "fev", "februari", "febrero"),
+    3: ("march", "mar", "marz", "maerz", "mrz", "mars", "maart", "mrt", "marzo", "mac"),
+    4: ("april", "apr", "avril", "avr", "abril", "abr"),
+    5: ("may", "mai", "mei", "mayo"),
+    6: ("june", "jun", "juni", "juin", "junio"),
+    7: ("july", "jul", "juli", "juillet", "juil", "julio", "julai"),
+    8: ("august", "aug", "aout", "augustus", "agosto", "ago", "ogos", "ogo"),
+    9: ("september", "sep", "sept", "septembre", "septiembre", "setiembre"),
+    10: ("october", "oct", "oktober", "okt", "octobre", "octubre"),
+    11: ("november", "nov", "novembre", "noviembre"),
+    12: ("december", "dec", "dezember", "dez", "decembre", "diciembre", "dic", "disember", "dis"),
+}
+_MONTH_BY_NAME = {name: number for number, names in _MONTHS.items() for name in names}
+_MONTH = "(?P<month>" + "|".join(sorted(_MONTH_BY_NAME, key=len, reverse=True)) + r")\.?"
+
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|e|º|\.)?"
+_YEAR = r"(?P<year>(?:19|20)\d{2}|'?\d{2})(?!\d)"
+_SEP = r"\s?(?P<sep>[./-])\s?"
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # 2018-09-20, 2018/09/20, 2018.09.20
+    ("ymd", re.compile(r"(?<![\d.,])(?P<year>(?:19|20)\d{2})(?P<sep>[./-])(?P<a>\d{1,2})(?P=sep)(?P<b>\d{1,2})(?!\d)")),
+    # 20.09.2018, 09/20/2018, 2-3-18
+    ("numeric", re.compile(rf"(?<![\d.,])(?P<a>\d{{1,2}}){_SEP}(?P<b>\d{{1,2}})\s?(?P=sep)\s?{_YEAR}(?![.,]\d)")),
+    # 3 August 2014, 02 Juillet 2015, 15. März 2019, 1 de enero de 2020, 03-Aug-2014, 19-apr-14
+    ("day_month", re.compile(rf"(?<!\d){_DAY}[\s./-]*(?:de\s+)?{_MONTH}[\s.,/-]*(?:de\s+)?{_YEAR}")),
+    # August 3, 2014; Jan 1 2022; Aug 03 '14
+    ("month_day", re.compile(rf"(?<![a-z]){_MONTH}\s*{_DAY}(?:\s?,\s*|\s+){_YEAR}")),
+)
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    value: date
+    start: int
+    end: int
+    ambiguous: bool  # day and month could be swapped and the order was not settled by the document
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so "März", "Août" and "Février" match plain month names."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _year(text: str) -> int:
+    year = int(text.lstrip("'"))
+    return year + (2000 if year < 70 else 1900) if year < 100 else year
+
+
+def _make(year: int, month: int, day: int) -> date | None:
+    if not 1970 <= year <= 2099:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _numeric_orders(text: str) -> Iterable[tuple[int, int]]:
+    """(first, second) numbers of every d/m/y-like date in the text."""
+    for match in _PATTERNS[1][1].finditer(fold(text)):
+        yield int(match["a"]), int(match["b"])
+
+
+def infer_day_first(texts: Iterable[str]) -> bool | None:
+    """True/False when some numeric date can only be read one way; None when every one is ambiguous."""
+    day_first = month_first = 0
+    for text in texts:
+        for first, second in _numeric_orders(text):
+            if first > 12 >= second:
+                day_first += 1
+            elif second > 12 >= first:
+                month_first += 1
+    if day_first == month_first:
+        return None
+    return day_first > month_first
+
+
+def find_dates(text: str, *, day_first: bool | None = None) -> list[DateMatch]:
+    """Every date in `text`, left to right. Ambiguous numeric dates follow `day_first` (default day first)."""
+    folded = fold(text)
+    if len(folded) != len(text):  # folding changed lengths (ligatures): spans would not line up
+        folded = text.lower()
+    found: list[DateMatch] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(folded):
+            if any(match.start() < end and match.end() > start for start, end in taken):
+                continue
+            value, ambiguous = _interpret(kind, match, day_first)
+            if value is None:
+                continue
+            taken.append((match.start(), match.end()))
+            found.append(DateMatch(value=value, start=match.start(), end=match.end(), ambiguous=ambiguous))
+    return sorted(found, key=lambda d: d.start)
+
+
+def _interpret(kind: str, match: re.Match[str], day_first: bool | None) -> tuple[date | None, bool]:
+    if kind == "ymd":
+        return _make(int(match["year"]), int(match["a"]), int(match["b"])), False
+    if kind in ("day_month", "month_day"):
+        return _make(_year(match["year"]), _MONTH_BY_NAME[match["month"]], int(match["day"])), False
+    first, second, year = int(match["a"]), int(match["b"]), _year(match["year"])
+    if first > 12 or second > 12:
+        day, month = (first, second) if first > 12 else (second, first)
+        return _make(year, month, day), False
+    if day_first is False:
+        return _make(year, first, second), False
+    return _make(year, second, first), day_first is None and first != second

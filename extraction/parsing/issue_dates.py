@@ -1,0 +1,129 @@
+"""Which printed date is the invoice date and which the due date.
+
+A date is claimed by the label that points at it (Invoice Date, Datum, Fälligkeit, Delivery date ...),
+or by an invoice-number label on the same line ("Facture n° 562044387 du 02 Juillet 2015"). Dates no
+label claims are weak candidates for the invoice date: on a receipt the one date printed is it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from extraction.models import FieldValue, Source
+from extraction.parsing.dates import DateMatch, find_dates
+from extraction.parsing.layout import Layout
+from extraction.parsing.pairing import Found, LabelledCell, values_for_label
+
+_DATE_LABELS = ("invoice_date", "due_date", "other_date")
+
+
+@dataclass
+class _Evidence:
+    scores: list[float]
+    found: Found
+
+    @property
+    def strength(self) -> float:
+        miss = 1.0
+        for score in self.scores:
+            miss *= 1.0 - score
+        return 1.0 - miss
+
+
+@dataclass(frozen=True)
+class IssueDates:
+    invoice_date: FieldValue[date] | None
+    due_date: FieldValue[date] | None
+
+
+def _extractor(day_first: bool | None):  # type: ignore[no-untyped-def]
+    def extract(text: str) -> list[tuple[DateMatch, int, int]]:
+        return [(match, match.start, match.end) for match in find_dates(text, day_first=day_first)]
+
+    return extract
+
+
+def _field(evidence: _Evidence, confidence: float, source: Source) -> FieldValue[date]:
+    found = evidence.found
+    match: DateMatch = found.value
+    if match.ambiguous:
+        confidence *= 0.9  # day and month could be swapped; the document did not settle it
+    confidence *= min(1.0, 0.35 + found.ocr_confidence)
+    return FieldValue(
+        value=match.value,
+        confidence=round(max(0.0, min(1.0, confidence)), 3),
+        source=source,
+        page=found.cell.page,
+        bbox=found.bbox,
+    )
+
+
+def choose_dates(
+    layout: Layout, labelled: list[LabelledCell], source: Source, *, day_first: bool | None
+) -> IssueDates:
+    extract = _extractor(day_first)
+    claims: dict[str, dict[date, _Evidence]] = defaultdict(dict)
+    for item in labelled:
+        for label in item.labels:
+            if label.field in _DATE_LABELS:
+                found = next(values_for_label(layout, item, label, extract), None)
+                weight = label.strength * (found.link if found else 0)
+            elif label.field == "invoice_number":
+                # "Rechnung Nr. 4711 vom 20.09.2018": a date right after the number is the issue date
+                found = next((f for f in values_for_label(layout, item, label, extract) if f.where == "same_row"), None)
+                weight = 0.8 * label.strength
+            else:
+                continue
+            if found is None:
+                continue
+            role = "invoice_date" if label.field == "invoice_number" else label.field
+            evidence = claims[role].setdefault(found.value.value, _Evidence([], found))
+            evidence.scores.append(weight)
+
+    unclaimed = _unclaimed_dates(layout, claims, extract)
+    invoice = _choose_invoice_date(claims, unclaimed, source)
+    due_claims = claims.get("due_date", {})
+    due = None
+    if due_claims:
+        best = max(due_claims.values(), key=lambda e: e.strength)
+        due = _field(best, 0.5 + 0.45 * best.strength, source)
+    return IssueDates(invoice_date=invoice, due_date=due)
+
+
+def _unclaimed_dates(
+    layout: Layout, claims: dict[str, dict[date, _Evidence]], extract
+) -> list[Found]:  # type: ignore[no-untyped-def]
+    claimed = {value for role in claims.values() for value in role}
+    unclaimed = []
+    for cell in layout.cells:
+        for match, start, end in extract(cell.text):
+            if match.value not in claimed:
+                unclaimed.append(Found(match, cell, start, end, 1.0, "same_row"))
+    return unclaimed
+
+
+def _choose_invoice_date(
+    claims: dict[str, dict[date, _Evidence]], unclaimed: list[Found], source: Source
+) -> FieldValue[date] | None:
+    labelled = claims.get("invoice_date", {})
+    other = set(claims.get("due_date", {})) | set(claims.get("other_date", {}))
+    if labelled:
+        ranked = sorted(labelled.values(), key=lambda e: (e.strength, -e.found.cell.row), reverse=True)
+        best = ranked[0]
+        confidence = 0.45 + 0.5 * best.strength
+        distinct = {e.found.value.value for e in ranked}
+        if len(distinct) > 1 and ranked[1].strength > 0.8 * best.strength:
+            confidence -= 0.25  # two labelled dates that disagree
+        if best.found.value.value in other:
+            confidence -= 0.2  # the same date is also called a due / delivery date
+        return _field(best, confidence, source)
+    if not unclaimed:
+        return None
+    # No label: on receipts and simple bills the first printed date is the date of issue.
+    first = min(unclaimed, key=lambda f: (f.cell.row, f.start))
+    distinct = {f.value.value for f in unclaimed}
+    confidence = 0.8 if len(distinct) == 1 else 0.55
+    return _field(_Evidence([confidence], first), confidence, source)
+

@@ -1,0 +1,157 @@
+"""Multilingual label vocabularies: which printed words announce which field.
+
+Patterns are written for folded text (lower case, accents removed; see `dates.fold`) in English,
+German, French, Dutch, Spanish and Malay. Each label has a strength in (0, 1]: "Invoice No." names the
+invoice number for sure, a bare "Invoice" before an id only probably. Where labels overlap, the longest
+wins, so "Total GST" is a tax label and not a total, and "Sub Total" is a subtotal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extraction.parsing.dates import fold
+
+_B = r"(?<![a-z])"  # word start
+_E = r"(?![a-z])"  # word end
+_NO = r"(?:no|nr|nbr|num|number|nummer|numero|n|#|n°|nº|no°)\.?"
+
+# field -> (pattern, strength). "not_total" and "payment" are anti-labels: they mark amounts that are
+# explicitly something else (quantities, cash tendered, change), so no field takes them.
+_VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
+    "invoice_number": (
+        (rf"(?:tax\s*)?invoice\s*{_NO}", 1.0),
+        (rf"inv\.?\s*{_NO}", 0.9),
+        (rf"(?:bill|receipt|document|doc|cash\s*bill|order)\s*{_NO}(?=\s|:|$)", 0.6),
+        (r"invoice\s*id", 1.0),
+        (r"[a-z]*rechnungs?\s*-?\s*(?:nr|nummer|no|#)\.?", 1.0),  # also compounds: Handelsrechnung Nr.
+        (r"(?:gutschrift|beleg|korrekturrechnung)s?\s*-?\s*(?:nr|nummer|no)\.?", 0.9),
+        (r"facture\s*(?:n|no|n°|nº|numero|#)\.?", 1.0),
+        (r"(?:n°|nº|no|numero)\s*(?:de\s*)?(?:la\s*)?facture", 1.0),
+        (r"avoir\s*(?:n°|nº|no|numero)", 0.9),
+        (r"factuur\s*-?\s*(?:nr|nummer|no)\.?", 1.0),
+        (r"factura\s*(?:n°|nº|no|num|numero|#)\.?", 1.0),
+        (r"(?:n°|nº|no|numero)\.?\s*(?:de\s*)?factura", 1.0),
+        (r"(?:no\.?\s*invois|invois\s*no\.?|no\.?\s*resit|resit\s*no\.?|no\.?\s*bil|bil\s*no\.?)", 0.9),
+        # a bare document title before an id is a weaker cue
+        (r"(?:invoice|rechnung|handelsrechnung|gutschrift|facture|factuur|factura|invois)", 0.45),
+    ),
+    "invoice_date": (
+        (r"(?:tax\s*)?invoice\s*date", 1.0),
+        (r"date\s*(?:of\s*)?(?:invoice|issue)", 1.0),
+        (r"(?:issue|billing|bill|inv\.?|receipt|document)\s*date", 0.9),
+        (r"(?:rechnungs|beleg|ausstellungs|gutschrifts)\s*-?\s*datum", 1.0),
+        (r"date\s*(?:de\s*)?(?:la\s*)?(?:facture|facturation|d'emission|emission)", 1.0),
+        (r"factuur\s*-?\s*datum", 1.0),
+        (r"fecha\s*(?:de\s*)?(?:la\s*)?(?:factura|emision|expedicion)", 1.0),
+        (r"tarikh\s*(?:invois|resit|bil)", 1.0),
+        (r"(?:date|datum|fecha|tarikh|dated|data|dt)", 0.6),
+    ),
+    "due_date": (
+        (r"(?:payment\s*)?due\s*(?:date|by|on)", 1.0),
+        (r"date\s*due|pay(?:ment)?\s*by|payable\s*by", 0.9),
+        (r"(?:fallig(?:keit)?s?(?:datum)?|zahlbar\s*bis|zahlungsziel|(?:uberweisen|zahlen)\s*sie\s*bis(?:\s*zum)?)", 1.0),
+        (r"(?:date\s*(?:d'|de\s*l'?)?\s*echeance|echeance|date\s*limite(?:\s*de\s*paiement)?|a\s*payer\s*avant)", 1.0),
+        (r"(?:vervaldatum|vervaldag|uiterste\s*betaaldatum|betalen\s*voor)", 1.0),
+        (r"(?:fecha\s*de\s*vencimiento|vencimiento)", 1.0),
+        (r"tarikh\s*(?:akhir|matang)", 1.0),
+    ),
+    "other_date": (  # dates that are neither issue nor due date
+        (r"(?:delivery|order|ship(?:ping)?|service|supply|check\s*-?\s*in|check\s*-?\s*out|period|printed|print|valid|expiry|start|end)\s*date", 1.0),
+        (r"(?:liefer|leistungs|bestell|auftrag|lieferschein|order|orderdatum|druck|buchungs)\s*-?\s*datum|gultig", 1.0),
+        (r"(?:date\s*de\s*(?:livraison|commande|prestation)|periode)", 1.0),
+        (r"(?:leverdatum|besteldatum|orderdatum)", 1.0),
+        (r"billing\s*period", 1.0),
+    ),
+    "total": (
+        (r"grand\s*total|total\s*amount\s*(?:due|payable)|amount\s*(?:due|payable)|balance\s*due|total\s*due", 1.0),
+        (r"total\s*(?:to\s*pay|payable|amt\s*payable|invoice\s*amount)|invoice\s*total|total\s*invoice", 1.0),
+        (r"(?:nett?|rounded|round(?:ing)?)\s*total|total\s*(?:rounded|after\s*(?:rounding|adj\w*))", 0.9),
+        (r"total\s*(?:sales\s*|amount\s*)?\(?\s*(?:incl|inclusive|including|inc)\.?\s*(?:of\s*)?(?:gst|vat|tax|sst)?\s*\)?", 0.9),
+        (r"total\s*(?:amount|sales|rm|myr|\(rm\)|\(myr\)|eur|usd|\(\$\))", 0.8),
+        (r"gesamt\s*-?\s*(?:betrag|summe)|rechnungs\s*-?\s*(?:betrag|summe)|brutto\s*-?\s*(?:betrag|summe)|endbetrag|zahlbetrag|zu\s*zahlen(?:der\s*betrag)?|summe\s*brutto", 1.0),
+        (r"montant\s*(?:total\s*)?ttc|total\s*ttc|net\s*a\s*payer|somme\s*a\s*payer|montant\s*a\s*payer|total\s*a\s*payer|total\s*facture|montant\s*total", 1.0),
+        (r"totaal\s*(?:bedrag|incl\.?\s*(?:btw)?|te\s*betalen)?|factuur\s*totaal|te\s*betalen", 0.9),
+        (r"total\s*a\s*pagar|importe\s*total|total\s*factura", 1.0),
+        (r"jumlah\s*(?:besar|keseluruhan|bersih)?", 0.8),
+        (r"brutto|summe|total|amount|sum", 0.55),
+    ),
+    "subtotal": (
+        (r"sub\s*-?\s*total|sous\s*-?\s*total|subtotaal|zwischensumme", 1.0),
+        (r"total\s*(?:sales\s*|amount\s*)?\(?\s*(?:excl|excluding|exclusive|before|w/o|without)\.?\s*(?:of\s*)?(?:gst|vat|tax|sst)?\s*\)?", 1.0),
+        (r"(?:amount|total)\s*(?:before|excl\.?|excluding)\s*(?:gst|vat|tax)", 1.0),
+        (r"net\s*(?:amount|total|value)|total\s*net", 0.7),
+        (r"netto\s*-?\s*(?:betrag|summe|wert)?|summe\s*netto|gesamt\s*netto|warenwert|positionssumme|(?:rechnungs)?summe\s*ohne\s*(?:ust|mwst|steuer)\.?", 0.9),
+        (r"(?:total|montant)\s*h\.?t\.?|hors\s*taxes?", 1.0),
+        (r"exclusief\s*btw|totaal\s*excl\.?\s*(?:btw)?|excl\.?\s*btw", 1.0),
+        (r"base\s*imponible", 1.0),
+    ),
+    "tax": (
+        (r"total\s*(?:gst|vat|tax|taxes|sst|tva)|(?:gst|vat|tax|sst)\s*(?:amount|total|payable)|sales\s*tax", 1.0),
+        (r"(?:gst|vat|tax|sst|service\s*tax)(?:\s*@?\s*\d+(?:[.,]\d+)?\s*%)?", 0.7),
+        (r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer)\s*-?\s*(?:betrag|gesamt|summe)?|steuer\s*-?\s*betrag|summe\s*(?:mwst|ust)", 0.9),
+        (r"(?:montant\s*)?tva|total\s*taxes", 0.9),
+        (r"(?:totaal\s*)?btw(?:\s*bedrag)?", 0.8),
+        (r"(?:iva|impuesto)", 0.8),
+        (r"cukai", 0.8),
+    ),
+    "not_total": (
+        (r"total\s*(?:qty|quantity|items?|item\(s\)|pcs|units|no\.?\s*of\s*items|discount|savings?|saved|weight|points)", 1.0),
+        (r"(?:no\.?\s*of\s*items|qty|quantity|discount|you\s*saved|savings|points|rabatt|remise|korting)", 1.0),
+        (r"(?:gst|vat|tax|ust|mwst|tva|btw|steuer)\s*-?\s*(?:reg(?:istration)?\.?|id|no|nr|number|nummer|identification)", 1.0),
+        (r"(?:ust|umsatzsteuer)\s*-?\s*id|steuer\s*-?\s*(?:nr|nummer)|tax\s*invoice|n°\s*tva|numero\s*de\s*tva|btw\s*-?\s*nummer", 1.0),
+        (r"(?:anzahlung|erhaltene|prepaid|deposit|acompte|voorschot|already\s*paid)", 1.0),
+    ),
+    "payment": (
+        (r"(?:cash|tendered|tender|change|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
+    ),
+    "vendor": (
+        (r"(?:seller|vendor|supplier|sold\s*by|issued\s*by|service\s*provider|bill\s*from|from)", 0.8),
+        (r"(?:verkaufer|lieferant|rechnungssteller|leistungserbringer)", 0.9),
+        (r"(?:fournisseur|vendeur|emetteur|prestataire)", 0.9),
+        (r"(?:leverancier|verkoper)", 0.9),
+        (r"(?:proveedor|emisor|vendedor)", 0.9),
+    ),
+    "customer": (
+        (r"(?:bill(?:ed)?\s*to|invoice\s*to|sold\s*to|ship\s*to|deliver\s*to|customer|client|buyer|attn|attention|guest|recipient)", 0.9),
+        (r"(?:kaufer|kunde|rechnungsempfanger|leistungsempfanger|warenempfanger|empfanger|lieferadresse|rechnungsadresse)", 0.9),
+        (r"(?:adresse\s*de\s*(?:facturation|livraison)|destinataire|acheteur|abonne)", 0.9),
+        (r"(?:factuuradres|afleveradres|klant|afnemer)", 0.9),
+        (r"(?:cliente|comprador|facturar\s*a)", 0.9),
+        (r"(?:pelanggan|kepada)", 0.8),
+    ),
+}
+
+_COMPILED = {
+    field: tuple((re.compile(_B + pattern + r"(?:(?<=[.#°º:)])|" + _E + ")"), strength) for pattern, strength in patterns)
+    for field, patterns in _VOCABULARY.items()
+}
+
+
+@dataclass(frozen=True)
+class LabelMatch:
+    field: str
+    start: int
+    end: int
+    strength: float
+
+
+def find_labels(text: str) -> list[LabelMatch]:
+    """Every label in `text` (spans index `text`), longest first where two overlap."""
+    folded = fold(text)
+    if len(folded) != len(text):
+        folded = text.lower()
+    candidates = [
+        LabelMatch(field, m.start(), m.start() + len(m.group().rstrip()), strength)
+        for field, patterns in _COMPILED.items()
+        for pattern, strength in patterns
+        for m in pattern.finditer(folded)
+        if m.end() > m.start()
+    ]
+    candidates.sort(key=lambda m: (-(m.end - m.start), -m.strength))
+    kept: list[LabelMatch] = []
+    for match in candidates:
+        if all(match.end <= other.start or match.start >= other.end for other in kept):
+            kept.append(match)
+    return sorted(kept, key=lambda m: m.start)

@@ -1,0 +1,165 @@
+"""Layout the parsers reason about: cells (runs of words without a wide gap) grouped into visual rows.
+
+OCR engines and PDF text layers cut lines differently: Tesseract may put "TOTAL" and "48.15" in one
+line with a wide gap, RapidOCR returns them as two boxes, a PDF text layer may join two columns. So the
+parser does not trust the reader's lines: it splits them at wide gaps into cells and regroups cells
+whose vertical extents overlap into rows. "Same line" then means "same row, to the right", and
+"below" means "a later row, horizontally overlapping".
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from extraction.models import BBox, DocumentText, Word
+
+# A horizontal gap wider than this many word heights separates two cells (two columns of a row).
+_CELL_GAP_HEIGHTS = 1.0
+# Two cells share a row when their vertical overlap is at least this share of the lower one's height.
+_ROW_OVERLAP = 0.5
+
+
+@dataclass(eq=False)
+class Cell:
+    page: int
+    words: list[Word]
+    text: str
+    offsets: list[tuple[int, int]]  # each word's character span in `text`
+    bbox: BBox
+    confidence: float
+    row: int = -1  # index of the row in `Layout.rows`
+
+    @classmethod
+    def of(cls, page: int, words: list[Word]) -> Cell:
+        offsets, position = [], 0
+        for word in words:
+            offsets.append((position, position + len(word.text)))
+            position += len(word.text) + 1
+        return cls(
+            page=page,
+            words=words,
+            text=" ".join(word.text for word in words),
+            offsets=offsets,
+            bbox=_union(word.bbox for word in words),
+            confidence=statistics.fmean(word.confidence for word in words),
+        )
+
+    @property
+    def height(self) -> float:
+        return self.bbox[3] - self.bbox[1]
+
+    def span_bbox(self, start: int, end: int) -> BBox:
+        """The box of the words a character span of `text` touches."""
+        touched = [w.bbox for w, (a, b) in zip(self.words, self.offsets, strict=True) if a < end and b > start]
+        return _union(touched) if touched else self.bbox
+
+    def span_confidence(self, start: int, end: int) -> float:
+        touched = [w.confidence for w, (a, b) in zip(self.words, self.offsets, strict=True) if a < end and b > start]
+        return min(touched) if touched else self.confidence
+
+
+@dataclass(eq=False)
+class Row:
+    index: int
+    page: int
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def bbox(self) -> BBox:
+        return _union(cell.bbox for cell in self.cells)
+
+    @property
+    def text(self) -> str:
+        return "  ".join(cell.text for cell in self.cells)
+
+    @property
+    def height(self) -> float:
+        return statistics.median(cell.height for cell in self.cells)
+
+
+@dataclass
+class Layout:
+    rows: list[Row]
+    page_sizes: dict[int, tuple[float, float]]
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [cell for row in self.rows for cell in row.cells]
+
+    def right_of(self, cell: Cell, *, beyond: float | None = None) -> list[Cell]:
+        """Cells of the same row that start right of `beyond` (default: the cell's right edge), nearest first."""
+        edge = cell.bbox[2] if beyond is None else beyond
+        row = self.rows[cell.row]
+        return [other for other in row.cells if other is not cell and other.bbox[0] >= edge - 1]
+
+    def below(self, bbox: BBox, row_index: int, *, max_rows: int = 3) -> list[Cell]:
+        """Cells in the next rows of the same page that overlap `bbox` horizontally, nearest first."""
+        page = self.rows[row_index].page
+        height = max(1.0, bbox[3] - bbox[1])
+        found = []
+        for row in self.rows[row_index + 1 : row_index + 1 + max_rows]:
+            if row.page != page or row.bbox[1] - bbox[3] > 4 * height:
+                break
+            found += [cell for cell in row.cells if _overlap(cell.bbox[0], cell.bbox[2], bbox[0], bbox[2]) > 0]
+        return found
+
+    def relative_y(self, cell: Cell) -> float:
+        """Vertical position on its page in [0, 1] (0 = top)."""
+        height = self.page_sizes.get(cell.page, (1.0, 1.0))[1] or 1.0
+        return min(1.0, max(0.0, cell.bbox[1] / height))
+
+
+def _union(boxes) -> BBox:  # type: ignore[no-untyped-def]
+    boxes = list(boxes)
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return min(a1, b1) - max(a0, b0)
+
+
+def _split_cells(page: int, words: list[Word]) -> list[Cell]:
+    words = sorted((w for w in words if w.text.strip()), key=lambda w: w.bbox[0])
+    if not words:
+        return []
+    height = statistics.median(w.bbox[3] - w.bbox[1] for w in words)
+    cells, current = [], [words[0]]
+    for word in words[1:]:
+        if word.bbox[0] - current[-1].bbox[2] > _CELL_GAP_HEIGHTS * height:
+            cells.append(Cell.of(page, current))
+            current = []
+        current.append(word)
+    cells.append(Cell.of(page, current))
+    return cells
+
+
+def build_layout(doc: DocumentText) -> Layout:
+    """Cells and rows of every page, in reading order (top to bottom, left to right)."""
+    rows: list[Row] = []
+    for page in doc.pages:
+        cells = [cell for line in page.lines for cell in _split_cells(page.number, line.words)]
+        cells.sort(key=lambda c: (c.bbox[1] + c.bbox[3]) / 2)
+        page_rows: list[tuple[float, float, list[Cell]]] = []
+        for cell in cells:
+            target = None
+            for band in reversed(page_rows[-3:]):  # only recent rows: the list is sorted by height
+                overlap = _overlap(band[0], band[1], cell.bbox[1], cell.bbox[3])
+                if overlap >= _ROW_OVERLAP * min(cell.height, band[1] - band[0]):
+                    target = band
+                    break
+            if target is None:
+                page_rows.append((cell.bbox[1], cell.bbox[3], [cell]))
+            else:
+                target[2].append(cell)
+        for _, _, members in page_rows:
+            row = Row(index=len(rows), page=page.number, cells=sorted(members, key=lambda c: c.bbox[0]))
+            for cell in row.cells:
+                cell.row = row.index
+            rows.append(row)
+    return Layout(rows=rows, page_sizes={page.number: (page.width, page.height) for page in doc.pages})
