@@ -1,0 +1,188 @@
+"""The connections of one process and the delivery of events to them.
+
+One `Hub` per process: it owns the Socket.IO server, the SSE subscriptions, the change-stream
+tailer and its own database client (the API's Beanie binding is left alone). Each event goes to
+the rooms `user:<owner_id>` and `org:<org_id>:admins`; a connection is put in its rooms by the
+server at connect and cannot join any other (no join event exists).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import socketio
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from core.config import Settings
+from core.db import make_client
+from core.models import Invoice
+from realtime.auth import Principal, Refused, authenticate
+from realtime.catchup import CatchUp, missed_events
+from realtime.events import ChangeTranslator, Event, Since, parse_since
+from realtime.stream import ChangeTailer
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRED = "session.expired"
+CATCHUP_COMPLETE = "catchup.complete"
+
+
+class Subscription:
+    """One SSE stream's queue. A client that falls this far behind is closed and told to reconnect."""
+
+    def __init__(self, principal: Principal, capacity: int = 1000) -> None:
+        self.principal = principal
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(capacity)
+        self.overflowed = False
+
+    def offer(self, event: Event) -> None:
+        if self.overflowed:
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)  # wakes the stream, which ends with an `overflow` event
+
+    async def next(self, timeout: float) -> Event | None:
+        """The next event; None when the subscription overflowed. TimeoutError after `timeout` seconds."""
+        return await asyncio.wait_for(self._queue.get(), timeout)
+
+
+class Hub:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi", cors_allowed_origins=settings.cors_origins or None, logger=False,
+            engineio_logger=False,
+        )
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self._translator = ChangeTranslator()
+        self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._database: AsyncDatabase | None = None
+        self.tailer: ChangeTailer | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self, app: object = None) -> AsyncIterator[None]:
+        """Open the database client and the change stream for the life of the web server."""
+        if not self.settings.mongodb_uri:
+            raise RuntimeError("MONGODB_URI is not set; the realtime server needs the database")
+        client = make_client(self.settings.mongodb_uri)
+        self._database = client[self.settings.mongodb_db]
+        self.tailer = ChangeTailer(self._database[Invoice.Settings.name], self._on_change)
+        tailing = asyncio.create_task(self.tailer.run(), name="realtime-change-stream")
+        try:
+            # Serve only once the stream is open, so nothing written after start-up is missed;
+            # a database that is down must not keep the API from starting, though.
+            await asyncio.wait_for(self.tailer.open.wait(), timeout=10)
+        except TimeoutError:
+            log.warning("the change stream is not open yet; notifications start when the database answers")
+        try:
+            yield
+        finally:
+            tailing.cancel()
+            for timer in self._expiry_timers.values():
+                timer.cancel()
+            await asyncio.gather(tailing, *self._tasks, return_exceptions=True)
+            await self.sio.shutdown()
+            await client.close()
+
+    @property
+    def database(self) -> AsyncDatabase:
+        if self._database is None:
+            raise RuntimeError("the realtime hub is not running")
+        return self._database
+
+    # --- delivery --------------------------------------------------------------------------
+
+    async def _on_change(self, change: Mapping[str, Any]) -> None:
+        for event in self._translator.translate(change):
+            await self.publish(event)
+
+    async def publish(self, event: Event) -> None:
+        rooms = event.rooms
+        await self.sio.emit(event.name, event.payload, to=rooms)
+        for subscription in {s for room in rooms for s in self._subscriptions.get(room, ())}:
+            subscription.offer(event)
+
+    def subscribe(self, principal: Principal) -> Subscription:
+        subscription = Subscription(principal)
+        for room in principal.rooms:
+            self._subscriptions[room].add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        for room in subscription.principal.rooms:
+            members = self._subscriptions.get(room)
+            if members is not None:
+                members.discard(subscription)
+                if not members:
+                    del self._subscriptions[room]
+
+    async def authenticate(self, token: object) -> Principal:
+        try:
+            return await authenticate(token, self.settings, self.database)
+        except PyMongoError:
+            log.exception("could not look up the connecting user")
+            raise Refused("the server cannot check tokens right now; retry shortly") from None
+
+    async def catch_up(self, principal: Principal, since: Since) -> CatchUp:
+        """What `principal` missed since `since`; on a database error, nothing and `truncated` (refetch)."""
+        now = datetime.now(timezone.utc)
+        try:
+            return await missed_events(self.database, principal, since, now)
+        except PyMongoError:
+            log.exception("catch-up query failed")
+            return CatchUp(events=[], since=since.moment, truncated=True)
+
+    # --- Socket.IO -------------------------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: object) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        try:
+            principal = await self.authenticate(auth.get("token"))
+            since = parse_since(auth["since"]) if auth.get("since") is not None else None
+        except (Refused, ValueError) as exc:
+            raise socketio.exceptions.ConnectionRefusedError(str(exc)) from None
+        for room in principal.rooms:
+            await self.sio.enter_room(sid, room)
+        # Disconnect at expiry (not on the next event): a quiet connection must not outlive its token.
+        delay = (principal.expires_at - datetime.now(timezone.utc)).total_seconds()
+        self._expiry_timers[sid] = asyncio.get_running_loop().call_later(max(delay, 0), self._start, self._expire, sid)
+        if since is not None:
+            # After the connect is acknowledged; the rooms are joined first, so nothing falls in between.
+            self._start(self._replay_to, sid, principal, since)
+
+    async def _on_disconnect(self, sid: str, *reason: object) -> None:
+        timer = self._expiry_timers.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _start(self, target: Any, *args: Any) -> None:
+        task = asyncio.ensure_future(target(*args))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _expire(self, sid: str) -> None:
+        await self.sio.emit(SESSION_EXPIRED, {"message": "the access token expired; reconnect with a fresh one"}, to=sid)
+        await self.sio.disconnect(sid)
+
+    async def _replay_to(self, sid: str, principal: Principal, since: Since) -> None:
+        result = await self.catch_up(principal, since)
+        for event in result.events:
+            await self.sio.emit(event.name, {**event.payload, "replayed": True}, to=sid)
+        await self.sio.emit(CATCHUP_COMPLETE, result.summary(), to=sid)

@@ -1,0 +1,156 @@
+"""The change-stream tailer against a real SecantusDB: what it lets through, resuming, lost history."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from core.bson_codec import to_bson
+from core.db import make_client
+from core.embedded import _server_binary, embedded_uri, free_port, start_embedded, wait_until_ready
+from core.models import InvoiceStatus as S
+from core.models import status_update
+from realtime.events import ChangeTranslator, Event
+from realtime.stream import ChangeTailer
+
+
+class Recorder:
+    """Runs a tailer and keeps the raw changes and the events they became."""
+
+    def __init__(self, collection, **tailer_options: Any) -> None:
+        self.changes: list[Mapping[str, Any]] = []
+        self.events: list[Event] = []
+        self._translator = ChangeTranslator()
+        self.tailer = ChangeTailer(collection, self._handle, **tailer_options)
+        self.task: asyncio.Task | None = None
+
+    async def _handle(self, change: Mapping[str, Any]) -> None:
+        self.changes.append(change)
+        self.events.extend(self._translator.translate(change))
+
+    async def __aenter__(self) -> Recorder:
+        self.task = asyncio.create_task(self.tailer.run())
+        await asyncio.wait_for(self.tailer.open.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+    async def wait_events(self, count: int, timeout: float = 10.0) -> list[Event]:
+        async with asyncio.timeout(timeout):
+            while len(self.events) < count:
+                await asyncio.sleep(0.01)
+        return self.events
+
+
+def new_invoice(**extra: Any) -> dict[str, Any]:
+    now = datetime.now(timezone.utc)
+    return {"_id": ObjectId(), "owner_id": ObjectId(), "org_id": ObjectId(), "status": "pending",
+            "status_history": [], "created_at": now, "updated_at": now, **extra}
+
+
+async def test_only_event_worthy_changes_arrive_and_without_heavy_fields(db):
+    invoices = db["invoices"]
+    async with Recorder(invoices) as recorder:
+        invoice = new_invoice(search_terms=["acme"] * 100)
+        await invoices.insert_one(invoice)
+        now = datetime.now(timezone.utc)
+        await invoices.update_one({"_id": invoice["_id"]}, status_update(S.processing, S.pending, now))
+        await invoices.update_one({"_id": invoice["_id"]}, {"$set": {"lease.until": now, "attempts": 1}})
+        processed = status_update(S.processed, S.processing, now)
+        processed["$set"]["extraction"] = to_bson({
+            "fields": {"total": {"value": Decimal("99.90"), "confidence": 0.9}}, "text": "WORDS " * 5000})
+        await invoices.update_one({"_id": invoice["_id"]}, processed)
+        await invoices.update_one({"_id": invoice["_id"]}, {"$set": {"corrections.total": {"value": "1"},
+                                                                     "updated_at": now}})
+        await invoices.delete_one({"_id": invoice["_id"]})
+        events = await recorder.wait_events(5)
+        await asyncio.sleep(0.3)
+
+    assert [(e.name, e.payload.get("status")) for e in recorder.events] == [
+        ("invoice.status", "pending"), ("invoice.status", "processing"), ("invoice.status", "processed"),
+        ("invoice.updated", None), ("invoice.deleted", None)]
+    assert events[2].payload["summary"]["total"] == "99.90"
+    assert len(recorder.changes) == 5, "the lease renewal must be filtered out in the database"
+    for change in recorder.changes:
+        text = repr(change)
+        assert "WORDS" not in text and "acme" not in text and "search_terms" not in text
+
+
+async def _write_statuses(collection, invoice_id: ObjectId, count: int) -> None:
+    previous = S.pending
+    for index in range(count):
+        new = S.processing if index % 2 == 0 else S.pending
+        await collection.update_one({"_id": invoice_id}, status_update(new, previous, datetime.now(timezone.utc)))
+        previous = new
+
+
+@pytest.mark.slow
+async def test_resumes_from_its_token_after_the_database_restarts(tmp_path: Path):
+    """Changes written while the tailer is still reconnecting arrive once each, none lost."""
+    server = start_embedded(tmp_path / "db", durable=True)
+    port = server.port
+    client = make_client(server.uri, serverSelectionTimeoutMS=2000)
+    invoices = client["rt"]["invoices"]
+    try:
+        invoice = new_invoice()
+        await invoices.insert_one(invoice)
+        async with Recorder(invoices, max_backoff_seconds=2.0) as recorder:
+            await _write_statuses(invoices, invoice["_id"], 3)
+            await recorder.wait_events(3)
+            server.stop()
+            await asyncio.sleep(1.5)  # the tailer notices and starts backing off
+            server = start_embedded(tmp_path / "db", port, durable=True)
+            await _write_statuses(invoices, invoice["_id"], 4)  # likely before the tailer is back
+            events = await recorder.wait_events(7, timeout=20)
+            await asyncio.sleep(0.5)
+            assert recorder.tailer.restarts >= 1
+        statuses = [e.payload["status"] for e in events]
+        assert statuses == ["processing", "pending", "processing", "processing", "pending", "processing", "pending"]
+        assert len({e.event_id for e in events}) == 7
+    finally:
+        await client.close()
+        server.stop()
+
+
+@pytest.mark.slow
+async def test_starts_afresh_when_its_history_is_gone(caplog: pytest.LogCaptureFixture):
+    # A tiny oplog, so that a token falls off it after a few writes (code 286 on resume).
+    port = free_port()
+    process = subprocess.Popen(
+        [_server_binary(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
+         "--log-level", "WARNING", "--oplog-max-entries", "5"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    uri = embedded_uri(port)
+    wait_until_ready(uri, 30, process)
+    client = make_client(uri)
+    invoices = client["rt"]["invoices"]
+    try:
+        invoice = new_invoice()
+        await invoices.insert_one(invoice)
+        async with Recorder(invoices) as first:
+            await _write_statuses(invoices, invoice["_id"], 1)
+            await first.wait_events(1)
+            stale_token = first.tailer.resume_token
+        await _write_statuses(invoices, invoice["_id"], 40)
+        await client.admin.command("secantusAdmin.pruneOplog")  # SecantusDB's own: prune now, not at its next sweep
+        async with Recorder(invoices, resume_after=stale_token) as second:
+            await _write_statuses(invoices, invoice["_id"], 1)
+            events = await second.wait_events(1)
+            await asyncio.sleep(0.3)
+        assert len(events) == 1, "started from now: neither a replay of pruned history nor an endless retry"
+        assert "history lost (286)" in caplog.text
+    finally:
+        await client.close()
+        process.terminate()
+        process.wait(10)
