@@ -9,6 +9,7 @@ from beanie import init_beanie
 
 from core.config import Settings
 from core.models import DOCUMENT_MODELS
+from core.storage import ensure_indexes as ensure_file_indexes
 
 
 def make_client(uri: str, **kwargs: object) -> AsyncMongoClient:
@@ -24,4 +25,5 @@ async def connect(settings: Settings, uri: str | None = None) -> tuple[AsyncMong
     client = make_client(uri)
     database = client[settings.mongodb_db]
     await init_beanie(database=database, document_models=DOCUMENT_MODELS)
+    await ensure_file_indexes(database)
     return client, database

@@ -1,22 +1,52 @@
-"""Invoice bytes in GridFS, stored once as binary."""
+"""Invoice bytes in GridFS, stored once as binary.
+
+Writes lay out the GridFS documents themselves (chunks first, then the files document, so a file
+exists only once complete) instead of calling `upload_from_stream`: pymongo's GridFS writer checks its
+indexes on every upload with an unfiltered `find_one`, which SecantusDB 0.7 answers by scanning the
+whole collection, so each upload got slower with every file stored (measured: 4 ms at 10 files,
+330 ms at 800). The indexes are created once at start-up instead (`ensure_indexes`). Reads and deletes
+use pymongo's GridFS bucket; the layout is the GridFS spec's, so any GridFS tool reads these files.
+"""
 
 from __future__ import annotations
 
-from bson import ObjectId
+from bson import Binary, ObjectId
 from gridfs import AsyncGridFSBucket, NoFile
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from core.models import utcnow
+
 BUCKET = "invoice_files"
+CHUNK_SIZE = 255 * 1024  # the GridFS default
 
 
 def bucket(database: AsyncDatabase) -> AsyncGridFSBucket:
-    return AsyncGridFSBucket(database, bucket_name=BUCKET)
+    return AsyncGridFSBucket(database, bucket_name=BUCKET, chunk_size_bytes=CHUNK_SIZE)
+
+
+async def ensure_indexes(database: AsyncDatabase) -> None:
+    await database[f"{BUCKET}.files"].create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
+    await database[f"{BUCKET}.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
 
 
 async def put_file(database: AsyncDatabase, data: bytes, filename: str, content_type: str, sha256: str) -> ObjectId:
-    return await bucket(database).upload_from_stream(
-        filename, data, metadata={"content_type": content_type, "sha256": sha256}
-    )
+    file_id = ObjectId()
+    chunks = [
+        {"files_id": file_id, "n": n, "data": Binary(data[offset:offset + CHUNK_SIZE])}
+        for n, offset in enumerate(range(0, len(data), CHUNK_SIZE))
+    ]
+    try:
+        if chunks:
+            await database[f"{BUCKET}.chunks"].insert_many(chunks, ordered=True)
+        await database[f"{BUCKET}.files"].insert_one({
+            "_id": file_id, "length": len(data), "chunkSize": CHUNK_SIZE, "uploadDate": utcnow(),
+            "filename": filename, "metadata": {"content_type": content_type, "sha256": sha256},
+        })
+    except BaseException:
+        await database[f"{BUCKET}.chunks"].delete_many({"files_id": file_id})
+        raise
+    return file_id
 
 
 async def read_file(database: AsyncDatabase, file_id: ObjectId) -> bytes:
