@@ -1,0 +1,152 @@
+"""The worker process: runs one extraction at a time, fed through a pipe by the watcher's pool.
+
+The worker turns the result into exactly what the watcher stores (BSON-ready extraction, search terms), so
+the watcher's event loop never spends CPU on a result and never unpickles a model.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import logging
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from time import perf_counter
+from typing import Any
+
+from core.bson_codec import to_bson
+from core.config import Settings
+from core.logging import configure_logging
+from core.search import search_terms
+from extraction.models import ErrorCode, ExtractionOptions, ExtractionResult
+
+log = logging.getLogger(__name__)
+
+Extractor = Callable[..., ExtractionResult]
+DEFAULT_EXTRACTOR = "extraction:extract"
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a worker hands back: plain, picklable, ready to store."""
+
+    ok: bool
+    extract_ms: float
+    error_code: str | None = None
+    error_message: str | None = None
+    extraction: dict[str, Any] | None = None  # BSON-ready (Decimal128 money), without the full text
+    search_terms: list[str] = field(default_factory=list)
+
+
+def limit_threads() -> None:
+    """One worker per core: Tesseract's OpenMP must not start a thread per core in every worker."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def extraction_options(settings: Settings) -> ExtractionOptions:
+    return ExtractionOptions(
+        ocr_engine=settings.ocr_engine,
+        ocr_languages=settings.ocr_languages,
+        use_llm=bool(settings.llm_base_url and settings.llm_model),
+        llm_base_url=settings.llm_base_url,
+        llm_model=settings.llm_model,
+        llm_api_key=settings.llm_api_key,
+        llm_timeout_seconds=settings.llm_timeout_seconds,
+        max_pages=settings.max_pdf_pages,
+        max_pixels=settings.max_image_pixels,
+        include_text=True,  # the watcher turns the text into search terms
+    )
+
+
+def load_extractor(path: str) -> Extractor:
+    """Resolve "module:function" (the default is extraction.extract)."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"{path!r} is not of the form 'module:function'")
+    function = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(function):
+        raise ValueError(f"{module_name} has no function {attribute!r}")
+    return function
+
+
+def summarise(result: ExtractionResult, extract_ms: float) -> JobResult:
+    if not result.ok:
+        error = result.error
+        return JobResult(
+            ok=False, extract_ms=extract_ms,
+            error_code=str(error.code) if error else ErrorCode.internal_error.value,
+            error_message=error.message if error else "The extraction failed without saying why.",
+        )
+    fields = result.fields
+    vendor = fields.vendor_name.value if fields.vendor_name else None
+    number = fields.invoice_number.value if fields.invoice_number else None
+    # "INV-2024/001" is also findable typed without its separators.
+    compact_number = re.sub(r"[\W_]+", "", number) if number else None
+    return JobResult(
+        ok=True, extract_ms=extract_ms,
+        extraction=to_bson(result.model_dump(mode="python", exclude={"text"})),
+        search_terms=search_terms(vendor, number, compact_number, result.text),
+    )
+
+
+def main() -> None:
+    """`python -m watcher.worker FD`: FD is the worker's end of the pipe; the first message on it is the
+    configuration (extractor path, options, log level, the watcher's pid)."""
+    conn = Connection(int(sys.argv[1]))
+    serve(conn, *conn.recv())
+
+
+def serve(
+    conn: Connection, extractor_path: str, options: ExtractionOptions, log_level: str, parent_pid: int
+) -> None:
+    """The worker's main loop. Messages in: content type, then the raw bytes. Out: ("ok", JobResult) or
+    ("error", message). The first message out is ("ready", pid) or ("fatal", message)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the watcher decides
+    _die_with_parent(parent_pid)
+    limit_threads()
+    configure_logging(log_level)
+    try:
+        extract = load_extractor(extractor_path)
+    except Exception as exc:  # noqa: BLE001 - reported to the watcher, which exits with the message
+        conn.send(("fatal", f"cannot load the extractor {extractor_path!r}: {type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            content_type = conn.recv()
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return  # the watcher is gone or closed the pipe
+        started = perf_counter()
+        try:
+            result = extract(data, content_type, options=options)
+            if not isinstance(result, ExtractionResult):
+                raise TypeError(f"the extractor returned {type(result).__name__}, not ExtractionResult")
+            reply: tuple[str, Any] = ("ok", summarise(result, (perf_counter() - started) * 1000))
+        except Exception as exc:  # noqa: BLE001 - a bug in the extractor is a transient failure of this invoice
+            log.exception("the extractor raised")
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        del data
+        conn.send(reply)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """If the watcher is SIGKILLed, its workers must not go on burning CPU on claims it can't write."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: the worker still exits at the next read from the closed pipe
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+if __name__ == "__main__":
+    from watcher import worker  # run the importable module, so that what it pickles is named watcher.worker.*
+
+    worker.main()
