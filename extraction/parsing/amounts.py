@@ -53,7 +53,8 @@ _MARKER = rf"(?:{_SYMBOL_PATTERN}|\b(?:{_CODE_PATTERN})\b)"
 # a decimal comma: elsewhere "1 100.00" is far more often a quantity and an amount. OCR and PDF text
 # layers sometimes put a space before the decimal separator ("24 .99"), so one space is tolerated there.
 _NUMBER = (
-    r"\d{1,3}(?: \d{3})+,\d{2}"
+    r"[.,]\d{2}"  # ".02", accepted only right after a currency marker or a sign ("RM .02", see below)
+    r"|\d{1,3}(?: \d{3})+,\d{2}"
     r"|\d{1,3}(?:[.,']\d{3})+(?: ?[.,]\d{1,2})?"
     r"|\d+(?: ?[.,]\d{1,2})?"
 )
@@ -61,7 +62,7 @@ _AMOUNT_RE = re.compile(
     r"(?<![\w.,/:-])"  # not the tail of a longer token (dates, ids, times)
     r"(?P<neg_open>\()?"
     r"(?P<sign>[-−–])?\s?"
-    rf"(?P<pre>{_MARKER})?\s?"
+    rf"(?:(?P<pre>{_MARKER})\s?|(?P<misread>[A-Z]{{1,2}}(?=\d+[.,]\d{{2}}\b)))?"  # "RN43.40": a misread "RM"
     r"(?P<sign2>[-−–])?"
     rf"(?P<number>{_NUMBER})"
     r"(?!\s?%)(?![.,]?\d)(?![/:])"  # not a rate, not cut short, not a date or a time
@@ -110,6 +111,8 @@ def find_amounts(text: str, *, whole_needs_marker: bool = True) -> list[Amount]:
         if parsed is None:
             continue
         value, has_decimals = parsed
+        if match["number"][0] in ".," and not (match["pre"] or match["sign"] or match["sign2"]):
+            continue  # a lone ".99" is more often a number whose first digits were lost
         currency = _currency_of(match["pre"]) or _currency_of(match["post"])
         if currency is None and whole_needs_marker and (not has_decimals or value.as_tuple().exponent == -1):
             continue  # "19,0" and "2024" are rates, quantities and years, not money

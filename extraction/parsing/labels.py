@@ -16,6 +16,12 @@ from extraction.parsing.dates import fold
 _B = r"(?<![a-z])"  # word start
 _E = r"(?![a-z])"  # word end
 _NO = r"(?:no|nr|nbr|num|number|nummer|numero|n|#|n°|nº|no°)\.?"
+_TAX_WORD = r"(?:gst|vat|tax|sst|mwst|ust|tva|btw|iva|(?:versicherungs?)?steuer)"
+_RATE = r"(?:\s*@?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%)?"  # "GST @6%", "TVA 20 %"
+_TAXED = rf"(?:\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%\s*)?{_TAX_WORD}{_RATE}"  # "6% GST", "USt 19%"
+_SUM_WORD = r"(?:total|summe|gesamt\s*-?\s*(?:summe|betrag)?|betrag|beitrag|rechnungsbetrag|amount|amt|totaal|montant)"
+_INCL = r"(?:incl|inkl|inc|including|inclusive|inklusive|einschl|einschliesslich)"
+_EXCL = r"(?:excl|exkl|excluding|exclusive|exklusive|before|w/o|without|ohne|zzgl|zuzugl|zuzuglich)"
 
 # field -> (pattern, strength). "not_total" and "payment" are anti-labels: they mark amounts that are
 # explicitly something else (quantities, cash tendered, change), so no field takes them.
@@ -66,21 +72,24 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "total": (
         (r"grand\s*total|total\s*amount\s*(?:due|payable)|amount\s*(?:due|payable)|balance\s*due|total\s*due", 1.0),
-        (r"total\s*(?:to\s*pay|payable|amt\s*payable|invoice\s*amount)|invoice\s*total|total\s*invoice", 1.0),
-        (r"(?:nett?|rounded|round(?:ing)?)\s*total|total\s*(?:rounded|after\s*(?:rounding|adj\w*))", 0.9),
-        (r"total\s*(?:sales\s*|amount\s*)?\(?\s*(?:incl|inclusive|including|inc)\.?\s*(?:of\s*)?(?:gst|vat|tax|sst)?\s*\)?", 0.9),
+        (r"total\s*(?:to\s*pay|payable|amt\s*payable|invoice\s*amount)|invoice\s*total|total\s*invoice|due\s*payable", 1.0),
+        (r"(?:nett|rounded|round(?:ing)?)\s*total|total\s*(?:rounded|after\s*(?:rounding|adj\w*))", 0.9),
+        (rf"{_SUM_WORD}\s*(?:sales\s*|amount\s*)?\(?\s*{_INCL}[.,]?\s*(?:of\s*)?(?:{_TAXED})?\s*\)?", 0.9),
+        (rf"total[^:]{{0,30}}?\(\s*{_INCL}\.?\s*(?:of\s*)?{_TAX_WORD}{_RATE}\s*\)", 0.7),
         (r"total\s*(?:amount|sales|rm|myr|\(rm\)|\(myr\)|eur|usd|\(\$\))", 0.8),
-        (r"gesamt\s*-?\s*(?:betrag|summe)|rechnungs\s*-?\s*(?:betrag|summe)|brutto\s*-?\s*(?:betrag|summe)|endbetrag|zahlbetrag|zu\s*zahlen(?:der\s*betrag)?|summe\s*brutto", 1.0),
+        (r"gesamt\s*-?\s*(?:betrag|summe)|rechnungs\s*-?\s*(?:betrag|summe)|brutto\s*-?\s*(?:betrag|summe)|endbetrag|zahlbetrag|zu\s*zahlen(?:de[rn]?\s*(?:betrag|beitrag))?|summe\s*brutto|rechnungsbeitrag", 1.0),
         (r"montant\s*(?:total\s*)?ttc|total\s*ttc|net\s*a\s*payer|somme\s*a\s*payer|montant\s*a\s*payer|total\s*a\s*payer|total\s*facture|montant\s*total", 1.0),
         (r"totaal\s*(?:bedrag|incl\.?\s*(?:btw)?|te\s*betalen)?|factuur\s*totaal|te\s*betalen", 0.9),
         (r"total\s*a\s*pagar|importe\s*total|total\s*factura", 1.0),
         (r"jumlah\s*(?:besar|keseluruhan|bersih)?", 0.8),
-        (r"brutto|summe|total|amount|sum", 0.55),
+        (rf"(?:incl|inclusive|including)[.,]?\s*(?:of\s*)?{_TAX_WORD}", 0.6),  # "[Total] Inclusive GST" with the total lost
+        (r"gross\s*(?:amt|amount|total)|ttl", 0.7),
+        (r"brutto|summe|total|amount|sum|due", 0.55),
     ),
     "subtotal": (
         (r"sub\s*-?\s*total|sous\s*-?\s*total|subtotaal|zwischensumme", 1.0),
-        (r"total\s*(?:sales\s*|amount\s*)?\(?\s*(?:excl|excluding|exclusive|before|w/o|without)\.?\s*(?:of\s*)?(?:gst|vat|tax|sst)?\s*\)?", 1.0),
-        (r"(?:amount|total)\s*(?:before|excl\.?|excluding)\s*(?:gst|vat|tax)", 1.0),
+        (rf"{_SUM_WORD}\s*(?:sales\s*|amount\s*)?\(?\s*{_EXCL}[.,]?\s*(?:of\s*)?(?:{_TAXED})?\s*\)?", 1.0),
+        (rf"total[^:]{{0,30}}?\(\s*{_EXCL}\.?\s*(?:of\s*)?{_TAX_WORD}{_RATE}\s*\)", 0.7),
         (r"net\s*(?:amount|total|value)|total\s*net", 0.7),
         (r"netto\s*-?\s*(?:betrag|summe|wert)?|summe\s*netto|gesamt\s*netto|warenwert|positionssumme|(?:rechnungs)?summe\s*ohne\s*(?:ust|mwst|steuer)\.?", 0.9),
         (r"(?:total|montant)\s*h\.?t\.?|hors\s*taxes?", 1.0),
@@ -90,7 +99,8 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     "tax": (
         (r"total\s*(?:gst|vat|tax|taxes|sst|tva)|(?:gst|vat|tax|sst)\s*(?:amount|total|payable)|sales\s*tax", 1.0),
         (r"(?:gst|vat|tax|sst|service\s*tax)(?:\s*@?\s*\d+(?:[.,]\d+)?\s*%)?", 0.7),
-        (r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer)\s*-?\s*(?:betrag|gesamt|summe)?|steuer\s*-?\s*betrag|summe\s*(?:mwst|ust)", 0.9),
+        (r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer|versicherungs?steuer)\s*-?\s*(?:betrag|gesamt|summe)?|steuer\s*-?\s*betrag|summe\s*(?:mwst|ust)", 0.9),
+        (rf"(?:zzgl|zuzugl|zuzuglich|plus)\.?\s*{_TAX_WORD}{_RATE}", 0.9),
         (r"(?:montant\s*)?tva|total\s*taxes", 0.9),
         (r"(?:totaal\s*)?btw(?:\s*bedrag)?", 0.8),
         (r"(?:iva|impuesto)", 0.8),
@@ -104,7 +114,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"(?:anzahlung|erhaltene|prepaid|deposit|acompte|voorschot|already\s*paid)", 1.0),
     ),
     "payment": (
-        (r"(?:cash|tendered|tender|change|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
+        (r"(?:cash|tendered|tender|accepted|received|change|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
     ),
     "vendor": (
         (r"(?:seller|vendor|supplier|sold\s*by|issued\s*by|service\s*provider|bill\s*from|from)", 0.8),
@@ -114,7 +124,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"(?:proveedor|emisor|vendedor)", 0.9),
     ),
     "customer": (
-        (r"(?:bill(?:ed)?\s*to|invoice\s*to|sold\s*to|ship\s*to|deliver\s*to|customer|client|buyer|attn|attention|guest|recipient)", 0.9),
+        (r"(?:bill(?:ed)?\s*to|invoice\s*to|sold\s*to|ship\s*to|deliver\s*to|customer|client|buyer|attn|attention|guest|recipient)(?!\s?['’`]s)", 0.9),
         (r"(?:kaufer|kunde|rechnungsempfanger|leistungsempfanger|warenempfanger|empfanger|lieferadresse|rechnungsadresse)", 0.9),
         (r"(?:adresse\s*de\s*(?:facturation|livraison)|destinataire|acheteur|abonne)", 0.9),
         (r"(?:factuuradres|afleveradres|klant|afnemer)", 0.9),

@@ -98,10 +98,14 @@ class Layout:
         page = self.rows[row_index].page
         height = max(1.0, bbox[3] - bbox[1])
         found = []
+        last_bottom = bbox[3]
         for row in self.rows[row_index + 1 : row_index + 1 + max_rows]:
-            if row.page != page or row.bbox[1] - bbox[3] > 4 * height:
-                break
-            found += [cell for cell in row.cells if _overlap(cell.bbox[0], cell.bbox[2], bbox[0], bbox[2]) > 0]
+            if row.page != page or row.bbox[1] - last_bottom > 3 * height:
+                break  # a wide vertical gap ends the column
+            column = [cell for cell in row.cells if _overlap(cell.bbox[0], cell.bbox[2], bbox[0], bbox[2]) > 0]
+            found += column
+            if column:
+                last_bottom = max(cell.bbox[3] for cell in column)
         return found
 
     def relative_y(self, cell: Cell) -> float:

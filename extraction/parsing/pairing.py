@@ -20,7 +20,7 @@ Extractor = Callable[[str], list[tuple[Any, int, int]]]
 
 _LINK_SAME_CELL = 1.0
 _LINK_RIGHT = (0.95, 0.85)
-_LINK_BELOW = (0.8, 0.6)
+_LINK_BELOW = (0.8, 0.6, 0.5, 0.5)
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ def values_for_label(
     extract: Extractor,
     *,
     look_below: bool = True,
+    rows_below: int = 2,
 ) -> Iterator[Found]:
     """Values a label points at, nearest first: same cell, cells to the right, then cells below."""
     cell = labelled.cell
@@ -98,10 +99,10 @@ def values_for_label(
     label_box = cell.span_bbox(label.start, label.end)
     slack = 0.2 * (label_box[2] - label_box[0])
     rows_seen: list[int] = []
-    for below in layout.below(label_box, cell.row, max_rows=3):
+    for below in layout.below(label_box, cell.row, max_rows=rows_below + 1):
         if below.row not in rows_seen:
             rows_seen.append(below.row)
-        if len(rows_seen) > len(_LINK_BELOW):
+        if len(rows_seen) > min(rows_below, len(_LINK_BELOW)):
             return
         if starts_with_label(below):
             return  # the next label starts here: the column has no value for ours

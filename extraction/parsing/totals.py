@@ -10,8 +10,8 @@ signals agree, the higher the confidence; a total that only a weak label ("Amoun
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import product
 
 from extraction.models import FieldValue, Source
@@ -22,6 +22,7 @@ from extraction.parsing.pairing import Found, LabelledCell, values_for_label
 _ROLES = ("total", "subtotal", "tax")
 _CENT = Decimal("0.01")
 _ROUNDING_STEP = Decimal("0.05")
+_MAX_TAX_SHARE = Decimal("0.3")
 
 
 def _amount_extractor(text: str) -> list[tuple[Decimal, int, int]]:
@@ -66,46 +67,99 @@ def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Dec
         for label in item.labels:
             if label.field not in candidates:
                 continue
-            found = list(values_for_label(layout, item, label, _amount_extractor))
+            found = list(values_for_label(layout, item, label, _amount_extractor, rows_below=4))
             same_row = [f for f in found if f.where == "same_row"]
             # Amount columns are right-aligned: of a label's row, the rightmost amount is the figure
-            # ("Total facture 24.99 5.00 29.99", "Tax 15% on $112.90 $16.94"); below, the nearest.
-            chosen = same_row[-1] if same_row else (found[0] if found else None)
+            # ("Total facture 24.99 5.00 29.99", "Tax 15% on $112.90 $16.94"); under a column header,
+            # the nearest value or the sum row that closes the column.
+            below = _column_value(found) if label.strength >= 0.6 else None  # "Amount" over a tax summary: no
+            chosen = same_row[-1] if same_row else below
             if chosen is None:
                 continue
-            role = candidates[label.field].setdefault(chosen.value, _Candidate(chosen.value))
+            # Payment lines print their sign inconsistently ("Change 20.00-", "Rounding -0.01"): keep magnitudes.
+            value = abs(chosen.value) if label.field == "payment" else chosen.value
+            role = candidates[label.field].setdefault(value, _Candidate(value))
             role.evidence.append(label.strength * chosen.link)
             role.found.append(chosen)
     return candidates
 
 
-def _payments(candidates: dict[Decimal, _Candidate]) -> list[Decimal]:
-    return list(candidates)
+def _column_value(found: list[Found]) -> Found | None:
+    """Under a column header: the first value, unless the column ends in a row that sums the others."""
+    column: list[Found] = []
+    for value in found:
+        if value.where == "below" and all(value.cell.row != other.cell.row for other in column):
+            column.append(value)
+    if not column:
+        return None
+    if len(column) >= 3 and column[-1].value == sum((f.value for f in column[:-1]), Decimal(0)):
+        return replace(column[-1], link=0.9)
+    return column[0]
+
+
+def _add_derived_totals(candidates: dict[str, dict[Decimal, _Candidate]]) -> None:
+    """When OCR lost the total's own line, the amounts around it can still pin it down: a subtotal
+    plus tax (or a subtotal alone), possibly rounded to 0.05, that is also what was paid
+    (cash, or cash minus change). Such a value becomes a weak total candidate; scoring does the rest."""
+    totals, payments = candidates["total"], candidates["payment"]
+    if any(candidate.strength >= 0.5 and value > 0 for value, candidate in totals.items()):
+        return
+    parts = {s + t for s, t in product(candidates["subtotal"], candidates["tax"])} | set(candidates["subtotal"])
+    paid: dict[Decimal, Found] = {value: payments[value].best for value in payments if value > 0}
+    for cash, change in product(payments, payments):
+        if cash > change >= 0 and cash - change not in paid:
+            paid[cash - change] = payments[cash].best
+    for part in parts:
+        for value in {part, _round_to_step(part)}:
+            if value > 0 and value in paid:
+                candidate = totals.setdefault(value, _Candidate(value))
+                candidate.evidence.append(0.3)
+                candidate.found.append(paid[value])
+
+
+def _adds_up(subtotal: Decimal, tax: Decimal, total: Decimal) -> bool:
+    """subtotal + tax = total with a plausible tax (no VAT or GST rate is above 30 %)."""
+    return tax != 0 and subtotal + tax == total and abs(tax) <= _MAX_TAX_SHARE * abs(subtotal)
 
 
 def _score_totals(
     candidates: dict[str, dict[Decimal, _Candidate]], line_sum: Decimal | None
 ) -> list[tuple[float, bool, _Candidate]]:
     totals, subtotals, taxes = (candidates[role] for role in _ROLES)
-    payments = _payments(candidates["payment"])
+    payments = list(candidates["payment"])
+    adjustments = {p for p in payments if p < _ROUNDING_STEP}
+    sums = {s + t for s, t in product(subtotals, taxes)}
+    # A credit note's figures are negative: there the "largest" total is the most negative one.
+    strong = [value for pool in (totals, subtotals) for value, c in pool.items() if c.strength >= 0.8 and value]
+    sign = -1 if strong and sum(v < 0 for v in strong) > len(strong) / 2 else 1
     scored = []
     for value, candidate in totals.items():
         score = candidate.strength
         closed = False
-        if any(s + t == value for s, t in product(subtotals, taxes)) or (line_sum is not None and line_sum == value):
+        others = [v for v in totals if v != value and sign * v > 0]
+        if any(_adds_up(s, t, value) for s, t in product(subtotals, taxes)):
             score, closed = score + 0.6, True
-        # cash - change = total (the two payment amounts a receipt prints after it)
+        elif any(a + b == value for a, b in product(others, others) if a < b):
+            score, closed = score + 0.6, True  # the sum of two part totals (per tax rate, per section)
+        elif value in subtotals and 0 in taxes:
+            score += 0.3  # no tax: the net amount is the total
+        elif line_sum is not None and line_sum == value:
+            score += 0.2  # the items add up to it; with tax printed separately that would be the subtotal
+        # cash - change = total (the two payment amounts a receipt prints after it); exact cash says less
         if any(a - b == value for a, b in product(payments, payments) if a > b > 0):
             score, closed = score + 0.5, True
-        # a rounding adjustment turns another total candidate into this one: this is the amount paid
-        if any(
-            other != value and abs(other - value) < _ROUNDING_STEP and (value - other) in (*payments, *(-p for p in payments))
-            for other in totals
+        elif value in payments:
+            score += 0.2
+        # a rounding adjustment turns another total into this one, which lies on the 0.05 grid: the amount paid
+        if value % _ROUNDING_STEP == 0 and any(
+            other % _ROUNDING_STEP != 0 and abs(value - other) in adjustments for other in {*totals, *sums}
         ):
             score, closed = score + 0.4, True
-        if value <= 0:
+        if others and sign * value > max(sign * v for v in others):
+            score += 0.15  # the grand total is the largest of the totals
+        if sign * value <= 0:
             score -= 0.3
-        if any(value < s for s in subtotals if subtotals[s].strength >= 0.9):
+        if any(sign * value < sign * s for s in subtotals if subtotals[s].strength >= 0.9):
             score -= 0.3  # a total below a clearly labelled subtotal is not the total
         scored.append((score, closed, candidate))
     # Grand totals come last on the page: among equals, prefer the later row.
@@ -113,16 +167,18 @@ def _score_totals(
     return scored
 
 
-def _prefer_rounded(best: _Candidate, totals: dict[Decimal, _Candidate]) -> _Candidate:
-    """A receipt that prints 48.16 and a total of 48.15 below it was paid 48.15."""
-    if best.value % _ROUNDING_STEP == 0:
+def _round_to_step(value: Decimal) -> Decimal:
+    return (value / _ROUNDING_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP) * _ROUNDING_STEP
+
+
+def _prefer_rounded(best: _Candidate, candidates: dict[str, dict[Decimal, _Candidate]]) -> _Candidate:
+    """A receipt that prints 48.16 and then 48.15 (as "Rounded total", "Rounding" or the cash paid) was paid 48.15."""
+    rounded = _round_to_step(best.value)
+    if rounded == best.value:
         return best
-    for value, candidate in totals.items():
-        if (
-            value % _ROUNDING_STEP == 0
-            and abs(value - best.value) < _ROUNDING_STEP / 2 + _CENT
-            and candidate.last_row > best.last_row
-        ):
+    for pool in (candidates["total"], candidates["payment"]):
+        candidate = pool.get(rounded)
+        if candidate is not None:
             return candidate
     return best
 
@@ -154,13 +210,14 @@ def choose_totals(
     layout: Layout, labelled: list[LabelledCell], source: Source, *, line_sum: Decimal | None = None
 ) -> Totals:
     candidates = _collect(layout, labelled)
+    _add_derived_totals(candidates)
     scored = _score_totals(candidates, line_sum)
     total_field = subtotal_field = tax_field = None
     closed = False
     if scored:
         score, closed, best = scored[0]
         runner_up = scored[1][0] if len(scored) > 1 else 0.0
-        best = _prefer_rounded(best, candidates["total"])
+        best = _prefer_rounded(best, candidates)
         total_field = _field(
             best, _confidence(best.strength, closed, len(best.evidence), score - runner_up), source
         )
@@ -179,7 +236,7 @@ def _matching_parts(
     """Subtotal and tax: the pair that adds up to the total, else each one's best labelled value."""
     subtotals, taxes = candidates["subtotal"], candidates["tax"]
     if total is not None:
-        pairs = [(s, t) for s, t in product(subtotals.values(), taxes.values()) if s.value + t.value == total]
+        pairs = [(s, t) for s, t in product(subtotals.values(), taxes.values()) if _adds_up(s.value, t.value, total)]
         if pairs:
             s, t = max(pairs, key=lambda pair: pair[0].strength + pair[1].strength)
             return (s, 0.95), (t, 0.95)
