@@ -154,3 +154,15 @@ async def test_starts_afresh_when_its_history_is_gone(caplog: pytest.LogCaptureF
         await client.close()
         process.terminate()
         process.wait(10)
+
+
+async def test_with_pre_images_enabled_a_delete_of_an_unseen_invoice_still_reaches_its_owner(db):
+    invoices = db["invoices"]
+    invoice = new_invoice()
+    await invoices.insert_one(invoice)  # before the tailer starts: never seen by it
+    await db.command("collMod", "invoices", changeStreamPreAndPostImages={"enabled": True})
+    async with Recorder(invoices) as recorder:
+        await invoices.delete_one({"_id": invoice["_id"]})
+        [event] = await recorder.wait_events(1)
+    assert event.name == "invoice.deleted" and event.owner_id == str(invoice["owner_id"])
+    assert set(recorder.changes[0]["fullDocumentBeforeChange"]) <= {"owner_id", "org_id"}  # projected, not the document
