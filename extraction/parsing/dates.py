@@ -30,14 +30,15 @@ _MONTH_BY_NAME = {name: number for number, names in _MONTHS.items() for name in 
 _MONTH = "(?P<month>" + "|".join(sorted(_MONTH_BY_NAME, key=len, reverse=True)) + r")\.?"
 
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|e|º|\.)?"
-_YEAR = r"(?P<year>(?:19|20)\d{2}|'?\d{2})(?!\d)"
+# A year ends the number, unless OCR glued the time on ("03/02/201815:28").
+_YEAR = r"(?P<year>(?:19|20)\d{2}|'?\d{2})(?:(?!\d)|(?=\d{1,2}:\d{2}))"
 _SEP = r"\s?(?P<sep>[./-])\s?"
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 2018-09-20, 2018/09/20, 2018.09.20
     ("ymd", re.compile(r"(?<![\d.,])(?P<year>(?:19|20)\d{2})(?P<sep>[./-])(?P<a>\d{1,2})(?P=sep)(?P<b>\d{1,2})(?!\d)")),
     # 20.09.2018, 09/20/2018, 2-3-18
-    ("numeric", re.compile(rf"(?<![\d.,])(?P<a>\d{{1,2}}){_SEP}(?P<b>\d{{1,2}})\s?(?P=sep)\s?{_YEAR}(?![.,]\d)")),
+    ("numeric", re.compile(rf"(?<![\d.,])(?P<a>\d{{1,2}}){_SEP}(?P<b>\d{{1,2}})\s?(?P=sep){{1,2}}\s?{_YEAR}(?![.,]\d)")),
     # 3 August 2014, 02 Juillet 2015, 15. März 2019, 1 de enero de 2020, 03-Aug-2014, 19-apr-14
     ("day_month", re.compile(rf"(?<!\d){_DAY}[\s./-]*(?:de\s+)?{_MONTH}[\s.,/-]*(?:de\s+)?{_YEAR}")),
     # August 3, 2014; Jan 1 2022; Aug 03 '14

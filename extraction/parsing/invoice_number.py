@@ -13,22 +13,29 @@ from extraction.parsing.pairing import Found, LabelledCell, values_for_label
 
 # An id: letters, digits and the joiners ids use (/ - _ .), with at least one digit.
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_/.\-]*[A-Za-z0-9]|[0-9]")
-_LEADING = re.compile(r"^[\s:#°º.\-]*")
+_LEADING = re.compile(r"[\s:#°º.\-]")
 
 
-def _id_extractor(text: str) -> list[tuple[str, int, int]]:
-    """The first id-like token of a text, if it has a digit and is not a date, a label or an amount."""
-    skip = _LEADING.match(text)
-    offset = skip.end() if skip else 0
-    match = _TOKEN.search(text, offset)
-    if match is None or match.start() - offset > 2:
-        return []  # the value must follow the label, not sit somewhere further along the line
-    token = match.group()
-    if not any(ch.isdigit() for ch in token) or find_dates(token) or find_labels(token):
-        return []
-    if re.fullmatch(r"\d{1,3}([.,]\d{2})", token):
-        return []  # an amount
-    return [(token, match.start(), match.end())]
+def _id_tokens(text: str) -> list[tuple[str, int, int]]:
+    """Id-like tokens of a text: with a digit, and not a date, a label or an amount."""
+    tokens = []
+    dates = find_dates(text)
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if not any(ch.isdigit() for ch in token) or find_labels(token):
+            continue
+        if any(d.start <= match.start() < d.end for d in dates) or re.fullmatch(r"\d{1,3}([.,]\d{2})", token):
+            continue
+        tokens.append((token, match.start(), match.end()))
+    return tokens
+
+
+def _follows_label(found: Found) -> bool:
+    """On the label's row the id must come first: right after the label, or first in the next cell."""
+    if found.where == "below":
+        return True
+    gap = found.cell.text[found.label.end if found.in_label_cell and found.label else 0 : found.start]
+    return _LEADING.sub("", gap) == ""
 
 
 @dataclass
@@ -51,11 +58,14 @@ def choose_invoice_number(layout: Layout, labelled: list[LabelledCell], source: 
             if label.field != "invoice_number":
                 continue
             weak_title = label.strength < 0.5
-            for found in values_for_label(layout, item, label, _id_extractor, look_below=True):
-                if weak_title and found.link < 0.8:
-                    continue  # a bare "Invoice" title only vouches for an id next to it
+            for found in values_for_label(layout, item, label, _id_tokens):
+                if not _follows_label(found):
+                    continue
+                if weak_title and (found.link < 0.8 or found.cell.bbox[1] - item.cell.bbox[3] > 3 * item.cell.height):
+                    break  # a bare "Invoice" title only vouches for an id right next to or under it
                 candidate = candidates.setdefault(found.value, _Candidate())
-                candidate.scores.append(label.strength * found.link)
+                skipped_rows = found.where == "below" and found.cell.row > item.cell.row + 1
+                candidate.scores.append(label.strength * found.link * (0.8 if skipped_rows else 1.0))
                 candidate.found.append(found)
                 break
     if not candidates:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from extraction.parsing.dates import fold
 
-_B = r"(?<![a-z])"  # word start
-_E = r"(?![a-z])"  # word end
+_B = r"(?<![a-z0-9_])"  # word start ("invoice_number_1" is an id, not a label)
+_E = r"(?![a-z_])"  # word end
 _NO = r"(?:no|nr|nbr|num|number|nummer|numero|n|#|n°|nº|no°)\.?"
 _TAX_WORD = r"(?:gst|vat|tax|sst|mwst|ust|tva|btw|iva|(?:versicherungs?)?steuer)"
 _RATE = r"(?:\s*@?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%)?"  # "GST @6%", "TVA 20 %"
@@ -27,11 +27,13 @@ _EXCL = r"(?:excl|exkl|excluding|exclusive|exklusive|before|w/o|without|ohne|zzg
 # explicitly something else (quantities, cash tendered, change), so no field takes them.
 _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     "invoice_number": (
-        (rf"(?:tax\s*)?invoice\s*{_NO}", 1.0),
+        (rf"(?:tax\s*)?invoice\s*(?:\(\d{{3}}\)\s*)?{_NO}", 1.0),
         (rf"inv\.?\s*{_NO}", 0.9),
-        (rf"(?:bill|receipt|document|doc|cash\s*bill|order)\s*{_NO}(?=\s|:|$)", 0.6),
+        (rf"(?:bill|receipt|document|doc|cash\s*bill)\s*{_NO}(?=\s|:|$)", 0.6),
+        (rf"(?:booking|reservation)\s*(?:id|ref(?:erence)?|{_NO})|order\s*{_NO}(?=\s|:|$)", 0.45),
         (r"invoice\s*id", 1.0),
-        (r"[a-z]*rechnungs?\s*-?\s*(?:nr|nummer|no|#)\.?", 1.0),  # also compounds: Handelsrechnung Nr.
+        # also compounds and qualified titles: "Handelsrechnung Nr.", "Rechnung des Versicherers (575) Nr."
+        (r"(?:[a-z]*rechnung|gutschrift|[a-z]*korrektur)[a-z]*(?:\s+de[sr]\s+[a-z]+)?\s*(?:\(\d{3}\)\s*)?-?\s*(?:nr|nummer|no|#)\.?", 1.0),
         (r"(?:gutschrift|beleg|korrekturrechnung)s?\s*-?\s*(?:nr|nummer|no)\.?", 0.9),
         (r"facture\s*(?:n|no|n°|nº|numero|#)\.?", 1.0),
         (r"(?:n°|nº|no|numero)\s*(?:de\s*)?(?:la\s*)?facture", 1.0),
@@ -41,7 +43,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"(?:n°|nº|no|numero)\.?\s*(?:de\s*)?factura", 1.0),
         (r"(?:no\.?\s*invois|invois\s*no\.?|no\.?\s*resit|resit\s*no\.?|no\.?\s*bil|bil\s*no\.?)", 0.9),
         # a bare document title before an id is a weaker cue
-        (r"(?:invoice|rechnung|handelsrechnung|gutschrift|facture|factuur|factura|invois)", 0.45),
+        (r"(?:invoice|[a-z]*rechnung|gutschrift|facture|factuur|factura|invois)", 0.45),
     ),
     "invoice_date": (
         (r"(?:tax\s*)?invoice\s*date", 1.0),
@@ -53,6 +55,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"fecha\s*(?:de\s*)?(?:la\s*)?(?:factura|emision|expedicion)", 1.0),
         (r"tarikh\s*(?:invois|resit|bil)", 1.0),
         (r"(?:date|datum|fecha|tarikh|dated|data|dt)", 0.6),
+        (r"(?:vom|du|del|of)(?=\s*(?:\d|$))", 0.3),  # "Rechnung Nr. 4711 vom 20.09.2018", "Facture n° 12 du 2 juillet"
     ),
     "due_date": (
         (r"(?:payment\s*)?due\s*(?:date|by|on)", 1.0),

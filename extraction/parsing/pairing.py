@@ -21,6 +21,7 @@ Extractor = Callable[[str], list[tuple[Any, int, int]]]
 _LINK_SAME_CELL = 1.0
 _LINK_RIGHT = (0.95, 0.85)
 _LINK_BELOW = (0.8, 0.6, 0.5, 0.5)
+_LINK_WRAPPED = 0.8
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class Found:
     start: int
     end: int
     link: float
-    where: str  # "same_row" or "below"
+    where: str  # "same_row", "wrapped" (start of the next line) or "below"
     label: LabelMatch | None = None
+    in_label_cell: bool = False
 
     @property
     def bbox(self) -> BBox:
@@ -68,6 +70,17 @@ def _region_end(labels: list[LabelMatch], label: LabelMatch, text: str) -> int:
     return min(later, default=len(text))
 
 
+def _wrapped_line(layout: Layout, cell: Cell, label: LabelMatch, end: int) -> Cell | None:
+    """The next line's first cell when the label ends its line and the text wraps ("... vom" / "06.12.2018")."""
+    if cell.text[label.end : end].strip(" :") or cell.row + 1 >= len(layout.rows) or layout.right_of(cell):
+        return None
+    following = layout.rows[cell.row + 1]
+    first = following.cells[0]
+    if following.page != cell.page or first.bbox[1] - cell.bbox[3] > cell.height:
+        return None
+    return first if abs(first.bbox[0] - cell.bbox[0]) <= 2 * cell.height else None
+
+
 def values_for_label(
     layout: Layout,
     labelled: LabelledCell,
@@ -83,7 +96,7 @@ def values_for_label(
     found_on_row = False
     for value, start, stop in extract(cell.text[label.end : end]):
         found_on_row = True
-        yield Found(value, cell, label.end + start, label.end + stop, _LINK_SAME_CELL, "same_row", label)
+        yield Found(value, cell, label.end + start, label.end + stop, _LINK_SAME_CELL, "same_row", label, True)
     if end == len(cell.text):  # no other label follows in this cell: the row continues to the right
         for position, right in enumerate(layout.right_of(cell)[: len(_LINK_RIGHT)]):
             right_labels = find_labels(right.text)
@@ -95,6 +108,11 @@ def values_for_label(
                 break
     if found_on_row or not look_below:
         return
+    wrapped = _wrapped_line(layout, cell, label, end)
+    if wrapped is not None:
+        for value, start, stop in extract(wrapped.text):
+            yield Found(value, wrapped, start, stop, _LINK_WRAPPED, "wrapped", label)
+            return
     # A column header: the value sits below the label, in the next rows that overlap it horizontally.
     label_box = cell.span_bbox(label.start, label.end)
     slack = 0.2 * (label_box[2] - label_box[0])
