@@ -24,6 +24,7 @@ import typer  # noqa: E402
 
 from extraction.decode import decode  # noqa: E402
 from extraction.models import DocumentText, ExtractionOptions, Timing  # noqa: E402
+from extraction.ocr import get_engine  # noqa: E402
 from extraction.pipeline import ocr_pages, read_text_pages  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
@@ -47,7 +48,8 @@ def read_file(path: Path, engine: str, options: ExtractionOptions) -> tuple[Docu
         if engine == "pdf_text":
             pages = read_text_pages(decoded)
         else:
-            pages = ocr_pages(decoded, list(range(1, decoded.page_count + 1)), engine, options, timing)  # type: ignore[arg-type]
+            numbers = list(range(1, decoded.page_count + 1))
+            pages = ocr_pages(decoded, numbers, get_engine(engine, options.ocr_languages), options, timing)  # type: ignore[arg-type]
     finally:
         decoded.close()
     return DocumentText(pages=[pages[n] for n in sorted(pages)]), timing

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from time import perf_counter
 
 import numpy as np
 
-from extraction import preprocess
 from extraction.crosscheck import merge
 from extraction.decode import Decoded, DecodeError, decode
 from extraction.einvoice import parse_einvoice_xml
@@ -29,9 +29,12 @@ from extraction.models import (
     Page,
     Timing,
 )
-from extraction.ocr import EngineName, OcrError, get_engine
+from extraction.ocr import OcrEngine, OcrError, get_engine
+from extraction.ocr.rapidocr import RapidOcrEngine
+from extraction.ocr.refine import refine_page
 from extraction.parsing import needs_second_opinion, parse_fields
 from extraction.pdf import embedded_invoice_xml, read_text_layer, render_page
+from extraction.preprocess import DEFAULT_STEPS, Steps, prepare
 from extraction.validation import validate
 
 log = logging.getLogger(__name__)
@@ -74,7 +77,7 @@ def _extract(data: bytes, content_type: str | None, options: ExtractionOptions, 
             result = _from_embedded_xml(decoded, options, timing)
             if result is not None:
                 return result
-        document, fields, engines = _read_and_parse(decoded, options, timing)
+        document, fields, engines = read_and_parse(decoded, options, timing)
     finally:
         decoded.close()
 
@@ -128,27 +131,45 @@ def _from_embedded_xml(decoded: Decoded, options: ExtractionOptions, timing: Tim
     )
 
 
-def _read_and_parse(
-    decoded: Decoded, options: ExtractionOptions, timing: Timing
-) -> tuple[DocumentText, InvoiceFields, list[str]]:
-    """Read every page (text layer first, OCR for the rest) and parse the fields.
+@dataclass(frozen=True)
+class ReadingPlan:
+    """How pages without a text layer are read: a first engine, and a second one consulted only
+    when the fields from the first reading do not hold up (`needs_second_opinion`)."""
 
-    `auto` reads with Tesseract first and asks RapidOCR for a second reading only when the
-    fields from the first do not hold up (see `needs_second_opinion`): RapidOCR reads receipts
-    and photos far better but costs several times more.
-    """
+    first: OcrEngine
+    second: OcrEngine | None = None
+    steps: Steps = DEFAULT_STEPS
+    refine: RapidOcrEngine | None = None  # re-read the first engine's doubtful words with this recogniser
+
+
+def plan_for(options: ExtractionOptions) -> ReadingPlan:
+    """`auto` reads with Tesseract and asks RapidOCR only when needed: RapidOCR reads receipts and
+    photos far better but costs several times more (numbers in bench/reading_ab.py)."""
+    if options.ocr_engine == "auto":
+        return ReadingPlan(get_engine("tesseract", options.ocr_languages), get_engine("rapidocr"))
+    return ReadingPlan(get_engine(options.ocr_engine, options.ocr_languages))
+
+
+def read_and_parse(
+    decoded: Decoded, options: ExtractionOptions, timing: Timing, plan: ReadingPlan | None = None
+) -> tuple[DocumentText, InvoiceFields, list[str]]:
+    """Read every page (text layer first, OCR for the rest), parse the fields; also the engines used."""
+    plan = plan or plan_for(options)
     mark = perf_counter()
     text_pages = {} if options.ocr_only else read_text_pages(decoded)
     timing.decode_ms += (perf_counter() - mark) * 1000
     missing = [n for n in range(1, decoded.page_count + 1) if n not in text_pages]
+    if not missing:
+        document = _assemble(text_pages)
+        return document, _parse(document, timing), []
 
-    first: EngineName = "tesseract" if options.ocr_engine == "auto" else options.ocr_engine
-    engines = [first] if missing else []
-    document = _assemble(text_pages, ocr_pages(decoded, missing, first, options, timing))
+    first_pages = ocr_pages(decoded, missing, plan.first, options, timing, plan.steps, plan.refine)
+    document = _assemble(text_pages, first_pages)
     fields = _parse(document, timing)
-    if options.ocr_engine == "auto" and missing and needs_second_opinion(fields):
-        engines.append("rapidocr")
-        document = _assemble(text_pages, ocr_pages(decoded, missing, "rapidocr", options, timing))
+    engines = [plan.first.name]
+    if plan.second is not None and needs_second_opinion(fields):
+        engines.append(plan.second.name)
+        document = _assemble(text_pages, ocr_pages(decoded, missing, plan.second, options, timing, plan.steps))
         fields = _parse(document, timing)
     return document, fields, engines
 
@@ -166,19 +187,46 @@ def read_text_pages(decoded: Decoded) -> dict[int, Page]:
 
 
 def ocr_pages(
-    decoded: Decoded, numbers: list[int], engine_name: EngineName, options: ExtractionOptions, timing: Timing
+    decoded: Decoded,
+    numbers: list[int],
+    engine: OcrEngine,
+    options: ExtractionOptions,
+    timing: Timing,
+    steps: Steps = DEFAULT_STEPS,
+    refine: RapidOcrEngine | None = None,
 ) -> dict[int, Page]:
     """OCR the given pages (1-based) with one engine; images are produced and dropped one at a time."""
-    engine = get_engine(engine_name, options.ocr_languages)
     pages: dict[int, Page] = {}
     for number, image in _page_images(decoded, numbers, options, timing):
         mark = perf_counter()
-        prepared = preprocess.prepare(image)
+        prepared = prepare(image, steps)
         timing.preprocess_ms += (perf_counter() - mark) * 1000
         mark = perf_counter()
-        pages[number] = engine.read(prepared, page_number=number)
+        page = engine.read(prepared, page_number=number)
+        if steps.orientation and page.lines and _mean_confidence(page) < _UPSIDE_DOWN_SUSPECT:
+            page, prepared = _better_upside_down(page, prepared, engine)
+        pages[number] = refine_page(page, prepared, refine) if refine is not None else page
         timing.ocr_ms += (perf_counter() - mark) * 1000
     return pages
+
+
+# Upright pages read with a mean word confidence above ~0.4 (SROIE's worst: 0.41), upside-down ones
+# below ~0.36; between, reading the page both ways and keeping the surer reading decides.
+_UPSIDE_DOWN_SUSPECT = 0.5
+
+
+def _better_upside_down(page: Page, image: np.ndarray, engine: OcrEngine) -> tuple[Page, np.ndarray]:
+    """The page read the other way up, if that reads with more confidence (the 180° case of orientation)."""
+    turned = np.ascontiguousarray(image[::-1, ::-1])
+    retry = engine.read(turned, page_number=page.number)
+    if _mean_confidence(retry) > _mean_confidence(page):
+        return retry, turned
+    return page, image
+
+
+def _mean_confidence(page: Page) -> float:
+    confidences = [word.confidence for line in page.lines for word in line.words]
+    return sum(confidences) / len(confidences) if confidences else 0.0
 
 
 def _page_images(

@@ -1,0 +1,23 @@
+"""CPU-time measurement for benchmarks on a shared machine.
+
+Wall time on a box where other jobs run says more about the neighbours than about our code; the CPU
+time of this process plus its waited-for children (Tesseract runs as a subprocess) does not, and with
+one OCR thread per process (OMP_THREAD_LIMIT=1, onnxruntime intra-op threads = 1) it equals the wall
+time the same work takes on an idle core.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its finished children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
