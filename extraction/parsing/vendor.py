@@ -13,7 +13,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from extraction.models import FieldValue, Source
+from extraction.models import BBox, FieldValue, Source
 from extraction.parsing.amounts import find_amounts
 from extraction.parsing.dates import find_dates, fold
 from extraction.parsing.labels import find_labels
@@ -21,15 +21,16 @@ from extraction.parsing.layout import Cell, Layout
 from extraction.parsing.pairing import LabelledCell
 
 _LEGAL_FORM = re.compile(
-    r"(?<![A-Za-z])(?:sdn\.?\s*bhd|s/b|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
+    r"(?<![A-Za-z])(?:s\s?[dnoil0]\s?n\.?\s*b\s?[hn]\s?a?\s?[dou]|s/b|sb|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
     r"|ltd|limited|llc|l\.l\.c|inc|incorporated|corp|corporation|co\.,?\s*ltd|plc|llp|pty|pvt|pte"
-    r"|b\.\s?v|bv|n\.\s?v|nv|v\.\s?o\.\s?f|vof|s\.?a\.?r\.?l|sarl|s\.a\.s|sas|s\.?p\.?a|s\.?r\.?l|s\.l|s\.a)\.?(?![A-Za-z])",
+    r"|a\.\s?g|e\.\s?v|b\.\s?v|bv|n\.\s?v|nv|v\.\s?o\.\s?f|vof|s\.?a\.?r\.?l|sarl|s\.a\.s|sas|s\.?p\.?a|s\.?r\.?l|s\.l|s\.a)\.?(?![A-Za-z])",
     re.IGNORECASE,
 )
 _TRADE_WORD = re.compile(
     r"(?<![A-Za-z])(?:enterprises?|trading|restaurant|restoran|store|stores|mart|minimart|supermarket|hypermarket"
     r"|hardware|pharmacy|farmasi|cafe|bakery|bakeries|services|shop|kedai|station|industries|holdings|company"
-    r"|marketing|stationery|book|florist|electrical|motor|machinery|engineering|agency|clinic|hotel|resort)(?![A-Za-z])",
+    r"|marketing|stationery|stationer|book|bookstores?|florist|electrical|motor|machinery|engineering|agency|clinic"
+    r"|hotel|resort|syarikat|perniagaan|pizza|noodle|house|bistro|kitchen|pharmacy|healthcare|petrol)(?![A-Za-z])",
     re.IGNORECASE,
 )
 _TITLE = re.compile(
@@ -41,7 +42,25 @@ _TITLE = re.compile(
 )
 _PHONE = re.compile(r"(?:\b(?:tel|phone|fax|telefon|telefax|tél|hp|mobile|mob|whatsapp)\b|\+\d|\(\d{2,4}\)\s?\d)", re.IGNORECASE)
 _WEB = re.compile(r"@|www\.|https?://|\.(?:com|de|fr|nl|my|net|org)\b", re.IGNORECASE)
-_REG_NO = re.compile(r"^\(?\s*(?:co\.?\s*(?:reg\.?)?\s*no\.?|company\s*no\.?|roc|reg\.?\s*no\.?)?[\s:.]*\d{3,}[\s-]*[A-Z]?\s*\)?$", re.IGNORECASE)
+_REG_NO = re.compile(
+    r"^\(?\s*(?:(?:co|company)\.?\s*(?:reg(?:istration)?\.?)?\s*no\.?|roc|reg(?:istration)?\.?\s*no\.?)?[\s:.]*\d{3,}[\s-]*[A-Z]?\s*\)?$"
+    r"|\b(?:co|company|reg(?:istration)?)\.?\s*(?:reg(?:istration)?\.?\s*)?no\b",
+    re.IGNORECASE,
+)
+_STREET = re.compile(
+    r"\b(?:jalan|jln|lorong|taman|lot|no\.|street|st\.|road|rd\.?|avenue|ave|blvd|strasse|straße|str\.|weg|platz|rue"
+    r"|chemin|avenue|laan|straat|calle|floor|level|blok|block|suite)\b|\b\d{5}\b",
+    re.IGNORECASE,
+)
+# "Name: Lieferant GmbH" carries a name; "Nummer: 549910" or "Anschrift: ..." do not.
+_KEY_VALUE = re.compile(r"^(?P<key>[^\W\d_][\w.\-]*(?:\s[^\W\d_][\w.\-]*)?)\s?:\s*(?P<value>.*)$")
+_NAME_KEYS = re.compile(r"^(?:name|firma|company|company\s*name|unternehmen|nom|naam|nombre|raison\s*sociale)$", re.IGNORECASE)
+_OWNER = re.compile(r"\b(?:owned|operated|managed|issued)\s+by\b|\bsubsidiary\s+of\b|\bfranchisee?\b", re.IGNORECASE)
+_TITLE_WORD = re.compile(
+    r"^(?:tax\s+)?(?:invoice|receipt|rechnung|facture|factuur|factura)\s+|\s+(?:tax\s+)?(?:invoice|receipt|rechnung|facture|factuur|factura)$",
+    re.IGNORECASE,
+)
+_NOT_NAME = re.compile(r"\(c\)|©|copyright|\bpage\b|\bseite\b|stylesheet", re.IGNORECASE)
 _SEPARATOR = re.compile(r"\s+[•●·|–]\s+|\s+-\s+")
 _POSTCODE = re.compile(r"\b\d{4,6}\b")
 
@@ -89,19 +108,29 @@ def _name_like(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     if letters < 2 or letters < 0.45 * len(text.replace(" ", "")):
         return False
-    if _TITLE.match(text.strip()) or _PHONE.search(text) or _WEB.search(text) or _REG_NO.match(text.strip()):
+    if _TITLE.match(text.strip()) or _PHONE.search(text) or _WEB.search(text) or _NOT_NAME.search(text):
         return False
-    if find_dates(text) or len(find_amounts(text)) > 0 or len(text.split()) > 9:
+    if _LEGAL_FORM.fullmatch(text.strip(" .,()")):
+        return False  # "SDN BHD" or "KG" alone is the end of a name, not a name
+    if find_dates(text) or len(find_amounts(text)) > 0 or len(text.split()) > 9 or _REG_NO.search(text):
         return False
     return True
 
 
+def _has_legal_form(text: str) -> bool:
+    """A legal form after at least one word of the name ("KG.BATU" starts with one: that is an address)."""
+    return any(match.start() > 0 for match in _LEGAL_FORM.finditer(text))
+
+
 def _trim_name(text: str) -> str:
-    """Cut what follows a name on the same line: "Free SAS au capital de ..." -> "Free SAS"."""
+    """Cut what follows a name on the same line: "Free SAS au capital de ..." -> "Free SAS",
+    "Amazon Web Services Invoice" -> "Amazon Web Services"."""
     text = _SEPARATOR.split(text)[0].strip(" ,:;-")
-    suffix = None
-    for suffix in _LEGAL_FORM.finditer(text):
-        pass
+    text = _TITLE_WORD.sub("", text).strip(" ,:;-") or text
+    forms = list(_LEGAL_FORM.finditer(text))
+    if forms and re.search(r"\d", text[forms[0].end() :]):
+        forms = forms[:1]  # "MYNEWS RETAIL SB (306295-X) FKA BISON STORES SB": the name ends at the first form
+    suffix = forms[-1] if forms else None
     if suffix is not None and len(text) - suffix.end() > 3:
         tail = text[suffix.end() :].strip()
         if not re.match(r"^\(?[A-Z]{1,4}\)?$", tail):  # keep a short branch tag like "(M)"
@@ -109,20 +138,56 @@ def _trim_name(text: str) -> str:
     return re.sub(r"\s*\(\s*\d[\d\s-]*[A-Z]?\s*\)\s*$", "", text).strip(" ,:;-")  # drop "(139386-X)"
 
 
-def _vendor_label_targets(layout: Layout, labelled: list[LabelledCell]) -> dict[int, float]:
-    """Cells that a vendor label (Seller:, Verkäufer:, Lieferant) points at: right of it or just below."""
+def _name_text(text: str) -> str | None:
+    """The name a cell carries, if any: "Name: Lieferant GmbH" -> "Lieferant GmbH"; "Nummer: 549910" -> None."""
+    text = text.strip()
+    pair = _KEY_VALUE.match(text)
+    if pair is not None and not _LEGAL_FORM.search(pair["key"]):
+        if not _NAME_KEYS.match(pair["key"].strip()):
+            return None
+        text = pair["value"].strip()
+    return text if _name_like(text) else None
+
+
+@dataclass
+class _KeyCells:
+    """Rows printed as "Key:   value" over two cells: which cells are keys, and each value cell's key."""
+
+    keys: dict[int, Cell]  # id(key cell) -> its value cell
+    key_of: dict[int, str]  # id(value cell) -> key text
+
+    @classmethod
+    def of(cls, layout: Layout) -> _KeyCells:
+        keys: dict[int, Cell] = {}
+        key_of: dict[int, str] = {}
+        for row in layout.rows:
+            for cell, following in zip(row.cells, row.cells[1:]):
+                text = cell.text.strip()
+                if text.endswith(":") or following.text.lstrip().startswith(":"):
+                    keys[id(cell)] = following
+                    key_of[id(following)] = text.rstrip(" :")
+        return cls(keys, key_of)
+
+    def name_value(self, cell: Cell) -> Cell | None:
+        """For a "Name:" key cell, the cell holding the name."""
+        value = self.keys.get(id(cell))
+        return value if value is not None and _NAME_KEYS.match(cell.text.strip(" :")) else None
+
+
+def _vendor_label_targets(layout: Layout, labelled: list[LabelledCell], pairs: _KeyCells) -> dict[int, float]:
+    """Cells that a vendor label (Seller:, Verkäufer:, Lieferant) points at: right of it or below it."""
     targets: dict[int, float] = {}
     for item in labelled:
         label = next((lab for lab in item.labels if lab.field == "vendor"), None)
         if label is None or label.start > 3:
             continue
         rest = item.cell.text[label.end :].strip(" :")
-        if rest and _name_like(rest):
+        if rest and _name_text(rest):
             targets[id(item.cell)] = label.strength
             continue
-        below = layout.below(item.cell.bbox, item.cell.row, max_rows=3)
-        for cell in below:
-            if _name_like(cell.text):
+        for cell in [*layout.right_of(item.cell)[:1], *layout.below(item.cell.bbox, item.cell.row, max_rows=4)]:
+            cell = pairs.name_value(cell) or cell
+            if id(cell) not in pairs.keys and _name_text(cell.text.lstrip(" :")):
                 targets[id(cell)] = label.strength
                 break
     return targets
@@ -134,44 +199,108 @@ def _sender_line(text: str) -> bool:
     return len(parts) >= 3 and bool(_POSTCODE.search(text))
 
 
+def _owned_by(layout: Layout, cell: Cell) -> bool:
+    """"Owned by: X SDN BHD" names the company behind the shop, not the shop the receipt is from."""
+    if _OWNER.search(cell.text):
+        return True
+    above = layout.rows[cell.row - 1] if cell.row > 0 else None
+    return above is not None and above.page == cell.page and any(_OWNER.search(c.text) for c in above.cells)
+
+
 def _vendor_candidates(layout: Layout, excluded: set[int], labelled: list[LabelledCell]) -> list[tuple[float, Cell]]:
     first_page = layout.rows[0].page if layout.rows else 1
     cells = [c for c in layout.cells if c.page == first_page]
     if not cells:
         return []
     typical_height = statistics.median(c.height for c in cells)
-    label_targets = _vendor_label_targets(layout, labelled)
+    pairs = _KeyCells.of(layout)
+    label_targets = _vendor_label_targets(layout, labelled, pairs)
     header_rank = 0
     scored = []
     for cell in cells:
-        text = cell.text.strip()
-        in_header = layout.relative_y(cell) < 0.3
-        if id(cell) in excluded:
-            continue
+        key = pairs.key_of.get(id(cell))
+        if id(cell) in excluded or id(cell) in pairs.keys or (key is not None and not _NAME_KEYS.match(key)):
+            continue  # a key ("Nummer:"), or the value of a key that is not a name ("Ansprechpartner: X")
+        text = cell.text.strip().lstrip(": ")
         sender = _sender_line(text)
-        if not (_name_like(text) or sender) and id(cell) not in label_targets:
+        name = _name_text(text)
+        if name is None and not sender:
             continue
+        in_header = layout.relative_y(cell) < 0.3
         score = 0.0
-        if _LEGAL_FORM.search(text):
+        if _has_legal_form(text):
             score += 0.5
         elif _TRADE_WORD.search(text):
             score += 0.25
         if id(cell) in label_targets:
             score += 0.6 * label_targets[id(cell)]
+        if key is not None:
+            score += 0.2  # "Name: X"
         if sender:
             score += 0.45
         if in_header:
-            score += max(0.0, 0.35 - 0.08 * header_rank)
+            score += max(0.0, 0.4 - 0.08 * header_rank)
             header_rank += 1
         if cell.height > 1.3 * typical_height:
             score += 0.15
         if find_labels(text[:25]) and id(cell) not in label_targets:
             score -= 0.3  # "Invoice Date:", "Total": labels, not names
-        if text.isupper() and in_header:
-            score += 0.05
+        if _owned_by(layout, cell):
+            score -= 0.5
+        if _STREET.search(text) and id(cell) not in label_targets:
+            score -= 0.4  # an address line
         scored.append((score, cell))
     scored.sort(key=lambda item: (-item[0], item[1].row))
     return scored
+
+
+def _continues(upper: Cell, lower: Cell, pairs: _KeyCells) -> bool:
+    """Whether two stacked cells are one name printed over two lines."""
+    if id(upper) in pairs.keys or id(lower) in pairs.keys or id(upper) in pairs.key_of:
+        return False
+    if id(lower) in pairs.key_of and abs(upper.bbox[0] - lower.bbox[0]) < 2 and lower.bbox[1] - upper.bbox[3] < upper.height:
+        return _name_like(upper.text)  # "Name:  MVM Musterhafter / Versicherungsverein ...": a wrapped value
+    gap = lower.bbox[1] - upper.bbox[3]
+    similar = 0.7 <= lower.height / max(upper.height, 1.0) <= 1.4
+    aligned = min(upper.bbox[2], lower.bbox[2]) - max(upper.bbox[0], lower.bbox[0]) > 0
+    if not (similar and aligned and gap < 0.9 * upper.height):
+        return False
+    lower_is_form = bool(_LEGAL_FORM.fullmatch(lower.text.strip(" .,()")))
+    if _name_text(upper.text) is None or (_name_text(lower.text) is None and not lower_is_form):
+        return False
+    if _has_legal_form(upper.text):
+        return False
+    upper_text, lower_text = upper.text.strip(), lower.text.strip()
+    if _STREET.search(upper_text) or _STREET.search(lower_text):
+        return False
+    if _TRADE_WORD.match(lower_text) or lower_text.startswith("&"):
+        return True  # "AIK HUAT HARDWARE" / "ENTERPRISE (SETIA ALAM) SDN BHD"
+    if re.search(r"(?:&|\band|-|\(|,)$", upper_text, re.IGNORECASE) or upper_text.count("(") > upper_text.count(")"):
+        return True  # "HOME MASTER HARDWARE &" / "ELECTRICAL"
+    legal = _LEGAL_FORM.search(lower_text)
+    if legal is None:
+        return False
+    before = lower_text[: legal.start()]
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", before) if not re.fullmatch(r"co|m", w, re.IGNORECASE)]
+    return len(words) < 2 or before.count(")") > before.count("(")  # "CO. (M) SDN BHD", "ALAM) SDN BHD"
+
+
+def _name_block(layout: Layout, cell: Cell, pairs: _KeyCells) -> list[Cell]:
+    """The cell plus the lines above and below it that continue the same name."""
+    block = [cell]
+    while True:
+        row = block[0].row - 1
+        above = [c for c in layout.rows[row].cells if _continues(c, block[0], pairs)] if row >= 0 else []
+        if not above or above[0].page != cell.page or len(block) >= 3:
+            break
+        block.insert(0, above[0])
+    while True:
+        row = block[-1].row + 1
+        below = [c for c in layout.rows[row].cells if _continues(block[-1], c, pairs)] if row < len(layout.rows) else []
+        if not below or below[0].page != cell.page or len(block) >= 3:
+            break
+        block.append(below[0])
+    return block
 
 
 def _address_after(layout: Layout, name_cell: Cell, excluded: set[int]) -> tuple[str, list[Cell]] | None:
@@ -230,6 +359,10 @@ def _customer_name(layout: Layout, labelled: list[LabelledCell], source: Source)
     return None
 
 
+def _union_box(boxes: list[BBox]) -> BBox:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
 def _confidence(score: float, runner_up: float, ocr_confidence: float) -> float:
     confidence = min(0.95, 0.3 + 0.45 * score)
     if score - runner_up < 0.2:
@@ -242,25 +375,26 @@ def choose_parties(layout: Layout, labelled: list[LabelledCell], excluded: set[i
     if not candidates:
         return Parties(None, None, _customer_name(layout, labelled, source))
     score, cell = candidates[0]
-    runner_up = candidates[1][0] if len(candidates) > 1 else 0.0
-    name = _trim_name(cell.text)
+    runner_up = next((other for other, c in candidates[1:] if c.row != cell.row), 0.0)
+    block = _name_block(layout, cell, _KeyCells.of(layout))
+    name = _trim_name(" ".join((_name_text(c.text.lstrip(" :")) or c.text) for c in block))
     vendor = FieldValue(
         value=name,
-        confidence=round(_confidence(score, runner_up, cell.confidence), 3),
+        confidence=round(_confidence(score, runner_up, min(c.confidence for c in block)), 3),
         source=source,
         page=cell.page,
-        bbox=cell.bbox,
+        bbox=_union_box([c.bbox for c in block]),
     )
+    cell = block[-1]
     address = None
     found = _address_after(layout, cell, excluded)
     if found is not None:
         text, cells = found
-        boxes = [c.bbox for c in cells]
         address = FieldValue(
             value=text,
             confidence=round(min(vendor.confidence, 0.7), 3),
             source=source,
             page=cell.page,
-            bbox=(min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)),
+            bbox=_union_box([c.bbox for c in cells]),
         )
     return Parties(vendor, address, _customer_name(layout, labelled, source))
