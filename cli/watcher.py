@@ -55,7 +55,7 @@ def watcher(
     try:
         asyncio.run(service.run())
     except WorkerStartError as exc:
-        console.print(f"[red]The watcher cannot start its workers:[/] {exc}")
+        typer.echo(f"The watcher cannot start its workers: {exc}", err=True)
         raise typer.Exit(2) from None
 
 

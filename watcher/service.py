@@ -91,21 +91,34 @@ class Backoff:
         self.delay = min(self.delay * 2, self._cap)
 
 
-class RecentIds:
-    """A bounded set of ObjectIds, oldest forgotten first."""
+class StreamAudit:
+    """Tells the pending invoices the change stream should have delivered but did not (SecantusDB's stream
+    can skip events silently when it falls behind oplog pruning) from an ordinary backlog."""
 
-    def __init__(self, limit: int) -> None:
-        self._ids: OrderedDict[ObjectId, None] = OrderedDict()
+    def __init__(self, limit: int = SEEN_LIMIT) -> None:
+        self.opened_at: datetime | None = None  # invoices pending since before the stream are not misses
+        self._delivered: OrderedDict[ObjectId, None] = OrderedDict()  # bounded: oldest forgotten first
         self._limit = limit
 
-    def add(self, item: ObjectId) -> None:
-        self._ids[item] = None
-        self._ids.move_to_end(item)
-        if len(self._ids) > self._limit:
-            self._ids.popitem(last=False)
+    def opened(self) -> None:
+        self.opened_at = self.opened_at or now_ms()
 
-    def __contains__(self, item: object) -> bool:
-        return item in self._ids
+    def delivered(self, invoice_id: ObjectId) -> None:
+        self._delivered[invoice_id] = None
+        self._delivered.move_to_end(invoice_id)
+        if len(self._delivered) > self._limit:
+            self._delivered.popitem(last=False)
+
+    async def missed(self, queue: InvoiceQueue) -> list[ObjectId]:
+        """Ready invoices that became pending after the stream opened, a while ago, and were never
+        delivered. Each is reported once."""
+        if self.opened_at is None:
+            return []
+        recent = await queue.ready_since(self.opened_at, now_ms() - SWEEP_MIN_AGE, SWEEP_LIMIT)
+        missed = [invoice_id for invoice_id in recent if invoice_id not in self._delivered]
+        for invoice_id in missed:
+            self.delivered(invoice_id)
+        return missed
 
 
 class Watcher:
@@ -132,12 +145,11 @@ class Watcher:
         self._capacity = asyncio.Semaphore(self.concurrency + self.prefetch)
         self._offered: deque[ObjectId] = deque()
         self._backlog = True  # the database may hold ready invoices nobody offered: read it
-        self._seen = RecentIds(SEEN_LIMIT)
+        self._audit = StreamAudit()
         self._held: dict[str, Claim] = {}  # token -> claims not yet ended by a write
         self._jobs: dict[asyncio.Task, bool] = {}  # job task -> running in a worker
         self._token: dict[str, Any] | None = None
         self._saved_token: dict[str, Any] | None = None
-        self._stream_opened_at: datetime | None = None
         self._started_at = now_ms()
 
     @property
@@ -205,7 +217,7 @@ class Watcher:
                     STREAM_PIPELINE, resume_after=self._token, max_await_time_ms=STREAM_AWAIT_MS
                 )
                 async with stream:
-                    self._stream_opened_at = self._stream_opened_at or now_ms()
+                    self._audit.opened()
                     self._request_backlog()  # whatever became pending while nobody listened
                     backoff.reset()
                     await self._follow(stream)
@@ -231,7 +243,7 @@ class Watcher:
             change = await stream.try_next()
             if change is not None and change["operationType"] in ("insert", "update", "replace"):
                 invoice_id = change["documentKey"]["_id"]
-                self._seen.add(invoice_id)
+                self._audit.delivered(invoice_id)
                 self._offer(invoice_id)
             elif change is not None:
                 log.warning("change stream event %r on the invoices collection", change["operationType"])
@@ -436,23 +448,20 @@ class Watcher:
 
     async def _renew_leases(self) -> None:
         for token in await self.queue.renew(list(self._held)):
-            log.warning("invoice %s: the lease was taken back (requeued or expired); its result will be "
-                        "discarded", self._held[token].id if token in self._held else "?")
+            if token in self._held:  # not just finished meanwhile
+                log.info("invoice %s: its lease was taken back (requeued, or expired during an outage); "
+                         "its result will not be written", self._held[token].id)
 
     async def _sweep(self) -> None:
         requeued, failed = await self.queue.expire_leases()
         if requeued or failed:
             log.warning("sweep: %d invoices whose watcher stopped were requeued, %d failed for good",
                         requeued, failed)
-        if self._stream_opened_at is not None:
-            recent = await self.queue.ready_since(self._stream_opened_at, now_ms() - SWEEP_MIN_AGE, SWEEP_LIMIT)
-            missed = [invoice_id for invoice_id in recent if invoice_id not in self._seen]
-            for invoice_id in missed:
-                self._seen.add(invoice_id)
-            if missed:
-                self.counters.swept += len(missed)
-                log.warning("sweep: %d pending invoices were never delivered by the change stream; claiming them",
-                            len(missed))
+        missed = await self._audit.missed(self.queue)
+        if missed:
+            self.counters.swept += len(missed)
+            log.warning("sweep: %d pending invoices were never delivered by the change stream; claiming them",
+                        len(missed))
         self._request_backlog()
 
     # --- shutdown -------------------------------------------------------------------------------------

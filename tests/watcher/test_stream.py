@@ -1,0 +1,89 @@
+"""The change stream's life: resume after a restart, an unusable resume token, a dropped collection, and the
+sweep's count of pending invoices the stream never delivered."""
+
+from __future__ import annotations
+
+import signal
+from datetime import timedelta
+
+import pytest
+
+from core.models import Invoice
+from watcher.queue import InvoiceQueue, now_ms
+from watcher.service import StreamAudit
+from tests.watcher.conftest import wait_until, watcher_ready
+from tests.watcher.invoices import queue_invoices, statuses
+
+NO_SWEEP = {"SWEEP_INTERVAL_SECONDS": "600"}  # whatever is processed was delivered by the stream
+
+
+def processed(db, count: int):  # noqa: ANN001, ANN201
+    async def check() -> bool:
+        return (await statuses(db))["processed"] >= count
+
+    return check
+
+
+@pytest.mark.slow
+async def test_a_restarted_watcher_resumes_from_the_saved_token(db, start_watcher):
+    first = start_watcher(**NO_SWEEP)
+    await wait_until(watcher_ready(db), 60, "the watcher to start", first)
+    await queue_invoices(db, [b"one", b"two"])
+    await wait_until(processed(db, 2), 15, "two invoices processed", first)
+    first.signal(signal.SIGTERM)
+    assert first.wait(15) == 0
+    saved = (await db["watcher_state"].find_one({"_id": "default"}))["resume_token"]
+    assert saved is not None
+
+    await queue_invoices(db, [b"three", b"four"])  # while no watcher runs
+    second = start_watcher(**NO_SWEEP)
+    await wait_until(processed(db, 4), 30, "the invoices queued meanwhile", second)
+    await queue_invoices(db, [b"five"])
+    await wait_until(processed(db, 5), 15, "an invoice queued after the restart", second)
+    assert "resume token" not in second.log()
+
+
+@pytest.mark.slow
+async def test_an_unusable_resume_token_is_deleted_not_retried_and_work_goes_on(db, start_watcher):
+    bogus = {"_data": "82deadbeef"}
+    await db["watcher_state"].insert_one({"_id": "default", "resume_token": bogus, "updated_at": now_ms()})
+    await queue_invoices(db, [b"one", b"two"])
+    watcher = start_watcher(**NO_SWEEP)
+    await wait_until(processed(db, 2), 30, "the backlog processed", watcher)
+    await queue_invoices(db, [b"three"])
+    await wait_until(processed(db, 3), 15, "a new invoice through the fresh stream", watcher)
+    assert watcher.log().count("cannot be used") == 1
+
+    async def token_replaced() -> bool:
+        state = await db["watcher_state"].find_one({"_id": "default"})
+        return state["resume_token"] not in (bogus, None)
+
+    await wait_until(token_replaced, 10, "a fresh token saved", watcher)
+
+
+@pytest.mark.slow
+async def test_a_dropped_collection_invalidates_the_stream_and_the_watcher_goes_on(db, start_watcher):
+    watcher = start_watcher(**NO_SWEEP)
+    await wait_until(watcher_ready(db), 60, "the watcher to start", watcher)
+    await queue_invoices(db, [b"one"])
+    await wait_until(processed(db, 1), 15, "the first invoice", watcher)
+    await db["invoices"].drop()
+    await queue_invoices(db, [b"two", b"three"])
+    await wait_until(processed(db, 2), 20, "invoices queued after the drop", watcher)
+    assert "invalidated" in watcher.log()
+
+
+async def test_the_sweep_reports_only_pending_invoices_the_stream_never_delivered(db):
+    queue = InvoiceQueue(Invoice.get_pymongo_collection(), "w", lease_seconds=30, max_attempts=3,
+                         retry_base_seconds=1)
+    audit = StreamAudit()
+    audit.opened_at = now_ms() - timedelta(minutes=1)
+    backlog, delivered, skipped, _fresh = await queue_invoices(db, [b"a", b"b", b"c", b"d"])
+    invoices = Invoice.get_pymongo_collection()
+    await invoices.update_one({"_id": backlog}, {"$set": {"updated_at": audit.opened_at - timedelta(seconds=1)}})
+    await invoices.update_many({"_id": {"$in": [delivered, skipped]}},
+                               {"$set": {"updated_at": audit.opened_at + timedelta(seconds=10)}})
+    audit.delivered(delivered)
+    # The backlog predates the stream, `_fresh` may still be on its way: only `skipped` was missed.
+    assert await audit.missed(queue) == [skipped]
+    assert await audit.missed(queue) == []  # reported once
