@@ -19,6 +19,10 @@ class Refused(Exception):
     """The connection is refused; the message is shown to the client."""
 
 
+class Unavailable(Refused):
+    """Refused because the database could not be asked, not because of the token: retry shortly."""
+
+
 @dataclass(frozen=True)
 class Principal:
     user_id: str

@@ -23,7 +23,7 @@ from pymongo.errors import PyMongoError
 from core.config import Settings
 from core.db import make_client
 from core.models import Invoice
-from realtime.auth import Principal, Refused, authenticate
+from realtime.auth import Principal, Refused, Unavailable, authenticate
 from realtime.catchup import CatchUp, missed_events
 from realtime.events import ChangeTranslator, Event, Since, parse_since
 from realtime.stream import ChangeTailer
@@ -81,7 +81,8 @@ class Hub:
         """Open the database client and the change stream for the life of the web server."""
         if not self.settings.mongodb_uri:
             raise RuntimeError("MONGODB_URI is not set; the realtime server needs the database")
-        client = make_client(self.settings.mongodb_uri)
+        # A connect waits on the user lookup: during an outage, refuse in seconds rather than the driver's 30.
+        client = make_client(self.settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         self._database = client[self.settings.mongodb_db]
         self.tailer = ChangeTailer(self._database[Invoice.Settings.name], self._on_change)
         tailing = asyncio.create_task(self.tailer.run(), name="realtime-change-stream")
@@ -136,17 +137,17 @@ class Hub:
     async def authenticate(self, token: object) -> Principal:
         try:
             return await authenticate(token, self.settings, self.database)
-        except PyMongoError:
-            log.exception("could not look up the connecting user")
-            raise Refused("the server cannot check tokens right now; retry shortly") from None
+        except PyMongoError as exc:
+            log.warning("could not look up the connecting user: %s", exc)
+            raise Unavailable("the server cannot check tokens right now; retry shortly") from None
 
     async def catch_up(self, principal: Principal, since: Since) -> CatchUp:
         """What `principal` missed since `since`; on a database error, nothing and `truncated` (refetch)."""
         now = datetime.now(timezone.utc)
         try:
             return await missed_events(self.database, principal, since, now)
-        except PyMongoError:
-            log.exception("catch-up query failed")
+        except PyMongoError as exc:
+            log.warning("catch-up query failed: %s", exc)
             return CatchUp(events=[], since=since.moment, truncated=True)
 
     # --- Socket.IO -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 
-from realtime.auth import Principal, Refused
+from realtime.auth import Principal, Refused, Unavailable
 from realtime.events import Since, parse_since
 from realtime.hub import CATCHUP_COMPLETE, SESSION_EXPIRED, Hub
 
@@ -43,6 +43,7 @@ def events_router(hub: Hub) -> APIRouter:
             200: {"content": {"text/event-stream": {}}, "description": "A stream of events"},
             400: {"description": "`since` is neither a timestamp nor an event id"},
             401: {"description": "Missing, invalid or expired access token"},
+            503: {"description": "The database cannot be reached to check the token; retry shortly"},
         },
     )
     async def events(
@@ -56,6 +57,8 @@ def events_router(hub: Hub) -> APIRouter:
         when the access token expires."""
         try:
             principal = await hub.authenticate(_bearer(authorization))
+        except Unavailable as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from None
         except Refused as exc:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
         resume_from = since if since is not None else last_event_id

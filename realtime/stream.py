@@ -113,8 +113,12 @@ class ChangeTailer:
         ) as stream:
             self.open.set()
             try:
-                async for change in stream:
-                    await self._deliver(change)
+                while stream.alive:
+                    change = await stream.try_next()
+                    if change is not None:
+                        await self._deliver(change)
+                    # Also after an empty wait: the token keeps up with the oplog while nothing matches,
+                    # so a resume after a quiet hour does not find its history pruned.
                     self.resume_token = stream.resume_token
             finally:
                 self.open.clear()

@@ -1,4 +1,4 @@
-"""A real `invoicer api` process (Socket.IO mounted beside the API) per module, and real Socket.IO clients."""
+"""One real `invoicer api` process (Socket.IO mounted beside the API) for this folder, and real Socket.IO clients."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class SeededUser:
     token: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def stack(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     tmp = tmp_path_factory.mktemp("realtime")
     db_name = f"rt_{uuid.uuid4().hex[:10]}"

@@ -127,6 +127,21 @@ async def test_corrections_delete_and_failure_reach_owner_and_admin(stack, liste
         assert listener.named("invoice.deleted")[0]["id"] == invoice["id"]
 
 
+async def test_a_client_cannot_talk_its_way_into_another_room(stack, listen):
+    victim_admin = await stack.seed_user(role=Role.admin)
+    victim = await stack.seed_user(ObjectId(victim_admin.org_id))
+    intruder = await listen((await stack.seed_user()).token)
+    for event in ("join", "enter_room", "subscribe"):
+        for room in (f"org:{victim.org_id}:admins", f"user:{victim.id}"):
+            await intruder.client.emit(event, {"room": room})
+            await intruder.client.emit(event, room)
+    admin_events = await listen(victim_admin.token)
+    await upload(stack, victim.token, "private")
+    await admin_events.wait_for(lambda ev: len(ev) == 1)
+    await asyncio.sleep(SILENCE_SECONDS)
+    assert intruder.events == [] and intruder.client.connected
+
+
 @pytest.mark.parametrize("auth, message", [
     (None, "authentication required"),
     ({}, "authentication required"),
