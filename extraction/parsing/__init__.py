@@ -40,13 +40,6 @@ def _currency(text: str, total: FieldValue | None, source: Source) -> FieldValue
     return FieldValue(value=code, confidence=confidence, source=source)
 
 
-def _day_first(texts: list[str], currency_hint: str | None) -> bool | None:
-    settled = infer_day_first(texts)
-    if settled is not None:
-        return settled
-    return False if currency_hint == "USD" else None  # the US writes month first; most others day first
-
-
 def parse_fields(doc: DocumentText) -> InvoiceFields:
     """Read every invoice field from the document's words and their positions."""
     layout = build_layout(doc)
@@ -54,8 +47,9 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
         return InvoiceFields()
     source = _source(doc)
     texts = [row.text for row in layout.rows]
-    currency_hint = next(iter(currency_votes(doc.text).most_common(1)), (None, 0))[0]
-    day_first = _day_first(texts, currency_hint)
+    # Day or month first is settled by the document's unambiguous dates; otherwise dates read day
+    # first (most of the world) and count as ambiguous. A "$" is no evidence: Malaysian receipts print it.
+    day_first = infer_day_first(texts)
     labelled = label_cells(layout)
     excluded = customer_cells(layout, labelled)
 

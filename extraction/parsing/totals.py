@@ -128,7 +128,8 @@ def _score_totals(
     totals, subtotals, taxes = (candidates[role] for role in _ROLES)
     payments = list(candidates["payment"])
     adjustments = {p for p in payments if p < _ROUNDING_STEP}
-    sums = {s + t for s, t in product(subtotals, taxes)}
+    bases = {*subtotals, *totals}  # "Total Sales 33.00 / GST 1.98 / TOTAL 35.00": a total before tax is a base too
+    sums = {s + t for s, t in product(bases, taxes)}
     # A credit note's figures are negative: there the "largest" total is the most negative one.
     strong = [value for pool in (totals, subtotals) for value, c in pool.items() if c.strength >= 0.8 and value]
     sign = -1 if strong and sum(v < 0 for v in strong) > len(strong) / 2 else 1
@@ -137,7 +138,7 @@ def _score_totals(
         score = candidate.strength
         closed = False
         others = [v for v in totals if v != value and sign * v > 0]
-        if any(_adds_up(s, t, value) for s, t in product(subtotals, taxes)):
+        if any(_adds_up(s, t, value) for s, t in product(bases, taxes)):
             score, closed = score + 0.6, True
         elif any(a + b == value for a, b in product(others, others) if a < b):
             score, closed = score + 0.6, True  # the sum of two part totals (per tax rate, per section)
@@ -195,12 +196,15 @@ def _field(candidate: _Candidate, confidence: float, source: Source) -> FieldVal
     )
 
 
-def _confidence(strength: float, closed: bool, agreeing_labels: int, runner_up_gap: float) -> float:
+def _confidence(candidate: _Candidate, closed: bool, runner_up_gap: float) -> float:
+    strongest = max(candidate.evidence)
     if closed:
-        return 0.97 if agreeing_labels >= 1 and strength >= 0.5 else 0.85
-    base = 0.35 + 0.45 * strength
-    if agreeing_labels >= 2:
-        base += 0.1
+        return 0.97 if strongest >= 0.5 else 0.85
+    # Without arithmetic only one clearly labelled line can make a total trustworthy; weak labels that
+    # happen to agree ("Amount" over a column, "Total" of a section) do not add up to certainty.
+    base = 0.35 + 0.45 * strongest
+    if len(candidate.evidence) >= 2 and strongest >= 0.9:
+        base += 0.05
     if runner_up_gap < 0.15:
         base -= 0.2  # another candidate is nearly as good: the choice is a coin toss
     return base
@@ -218,9 +222,7 @@ def choose_totals(
         score, closed, best = scored[0]
         runner_up = scored[1][0] if len(scored) > 1 else 0.0
         best = _prefer_rounded(best, candidates)
-        total_field = _field(
-            best, _confidence(best.strength, closed, len(best.evidence), score - runner_up), source
-        )
+        total_field = _field(best, _confidence(best, closed, score - runner_up), source)
     total_value = total_field.value if total_field else None
     subtotal, tax = _matching_parts(candidates, total_value)
     if subtotal is not None:
