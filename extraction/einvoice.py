@@ -94,6 +94,17 @@ def _date(element: etree._Element | None) -> date | None:
     return None
 
 
+# UNTDID 1001 document codes that credit the buyer, and the one for a corrected invoice.
+_CREDIT_CODES = frozenset({"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"})
+_CORRECTED_CODES = frozenset({"384"})
+
+
+def _document_type(code: str | None) -> str:
+    if code in _CREDIT_CODES:
+        return "credit_note"
+    return "corrected_invoice" if code in _CORRECTED_CODES else "invoice"
+
+
 def _exact(value: object) -> FieldValue | None:
     return None if value is None else FieldValue(value=value, confidence=1.0, source="xml")
 
@@ -196,6 +207,7 @@ def _parse_cii(root: etree._Element) -> InvoiceFields:
         subtotal=_exact(_decimal(_find(summation, "TaxBasisTotalAmount"))),
         tax=_exact(_money_in_currency(_find_all(summation, "TaxTotalAmount"), currency)),
         total=_exact(_decimal(_find(summation, "GrandTotalAmount"))),
+        document_type=_exact(_document_type(_text(_find(document, "TypeCode")))),
         line_items=_cii_line_items(transaction) if transaction is not None else [],
     )
 
@@ -221,7 +233,7 @@ def _ubl_party(party: etree._Element | None) -> tuple[str | None, str | None, st
     return name, composed, tax_id
 
 
-def _parse_ubl(root: etree._Element, line_name: str, quantity_name: str) -> InvoiceFields:
+def _parse_ubl(root: etree._Element, line_name: str, quantity_name: str, type_code: str | None) -> InvoiceFields:
     currency = _text(_find(root, "DocumentCurrencyCode"))
     totals = _find(root, "LegalMonetaryTotal")
     vendor, vendor_address, vendor_tax_id = _ubl_party(_find(root, "AccountingSupplierParty"))
@@ -250,6 +262,7 @@ def _parse_ubl(root: etree._Element, line_name: str, quantity_name: str) -> Invo
         subtotal=_exact(_decimal(_find(totals, "TaxExclusiveAmount"))),
         tax=_exact(_money_in_currency(_find_all(root, "TaxTotal", "TaxAmount"), currency)),
         total=_exact(_decimal(_find(totals, "TaxInclusiveAmount"))),
+        document_type=_exact(_document_type(type_code)),
         line_items=items,
     )
 
@@ -268,8 +281,8 @@ def parse_einvoice_xml(xml: bytes) -> InvoiceFields | None:
         return None
     match etree.QName(root).localname:
         case "Invoice":
-            return _parse_ubl(root, "InvoiceLine", "InvoicedQuantity")
+            return _parse_ubl(root, "InvoiceLine", "InvoicedQuantity", _text(_find(root, "InvoiceTypeCode")))
         case "CreditNote":
-            return _parse_ubl(root, "CreditNoteLine", "CreditedQuantity")
+            return _parse_ubl(root, "CreditNoteLine", "CreditedQuantity", _text(_find(root, "CreditNoteTypeCode")) or "381")
         case _:
             return None

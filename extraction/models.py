@@ -98,6 +98,8 @@ class InvoiceFields(BaseModel):
     subtotal: FieldValue[Money] | None = None
     tax: FieldValue[Money] | None = None
     total: FieldValue[Money] | None = None
+    # "invoice", "credit_note" or "corrected_invoice": a credit note's negative total is expected
+    document_type: FieldValue[str] | None = None
     line_items: list[LineItem] = Field(default_factory=list)
 
 

@@ -15,7 +15,8 @@ from extraction.parsing.amounts import currency_votes
 from extraction.parsing.dates import infer_day_first
 from extraction.parsing.invoice_number import choose_invoice_number
 from extraction.parsing.issue_dates import choose_dates
-from extraction.parsing.layout import build_layout
+from extraction.parsing.layout import Cell, Layout, build_layout
+from extraction.parsing.labels import document_type
 from extraction.parsing.line_items import find_line_items
 from extraction.parsing.pairing import label_cells
 from extraction.parsing.taxids import choose_vendor_tax_id
@@ -30,14 +31,30 @@ def _source(doc: DocumentText) -> Source:
     return "pdf_text" if doc.pages and all(page.source == "pdf_text" for page in doc.pages) else "ocr"
 
 
-def _currency(text: str, total: FieldValue | None, source: Source) -> FieldValue[str] | None:
-    votes: Counter[str] = currency_votes(text)
+def _currency(layout: Layout, source: Source) -> FieldValue[str] | None:
+    """The currency named most often (codes count double), located at its first mention."""
+    votes: Counter[str] = Counter()
+    first_seen: dict[str, Cell] = {}
+    for cell in layout.cells:
+        for code, count in currency_votes(cell.text).items():
+            votes[code] += count
+            first_seen.setdefault(code, cell)
     if not votes:
         return None
     (code, count), *rest = votes.most_common()
-    # "$" alone says USD only weakly; an explicit code or an unambiguous symbol says more.
+    # "$" alone says USD only weakly; an explicit code or an unambiguous symbol repeated says more.
     confidence = 0.9 if count >= 2 and (not rest or count >= 2 * rest[0][1]) else 0.6
-    return FieldValue(value=code, confidence=confidence, source=source)
+    cell = first_seen[code]
+    return FieldValue(value=code, confidence=confidence, source=source, page=cell.page, bbox=cell.bbox)
+
+
+def _document_type(layout: Layout, source: Source) -> FieldValue[str] | None:
+    """What the document calls itself in its title lines (the first rows of the first page)."""
+    for cell in [c for row in layout.rows[:15] for c in row.cells]:
+        kind = document_type([cell.text])
+        if kind is not None:
+            return FieldValue(value=kind, confidence=0.7, source=source, page=cell.page, bbox=cell.bbox)
+    return None
 
 
 def parse_fields(doc: DocumentText) -> InvoiceFields:
@@ -67,10 +84,11 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
         vendor_address=parties.vendor_address,
         vendor_tax_id=choose_vendor_tax_id(layout, excluded, source),
         customer_name=parties.customer_name,
-        currency=_currency(doc.text, totals.total, source),
+        currency=_currency(layout, source),
         subtotal=totals.subtotal,
         tax=totals.tax,
         total=totals.total,
+        document_type=_document_type(layout, source),
         line_items=items,
     )
 

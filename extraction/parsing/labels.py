@@ -168,3 +168,25 @@ def find_labels(text: str) -> list[LabelMatch]:
         if all(match.end <= other.start or match.start >= other.end for other in kept):
             kept.append(match)
     return sorted(kept, key=lambda m: m.start)
+
+
+_DOCUMENT_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "credit_note",
+        re.compile(r"(?<![a-z])(?:credit\s*note|gutschrift|avoir|creditnota|credit\s*nota|nota\s*de\s*credito|nota\s*kredit)(?![a-z])"),
+    ),
+    (
+        "corrected_invoice",
+        re.compile(
+            r"(?<![a-z])(?:rechnungskorrektur|korrekturrechnung|stornorechnung|corrected\s*invoice"
+            r"|facture\s*rectificative|factura\s*rectificativa|gecorrigeerde\s*factuur)(?![a-z])"
+        ),
+    ),
+    ("invoice", re.compile(r"(?<![a-z])(?:invoice|rechnung|facture|factuur|factura|invois|receipt|resit|quittung)(?![a-z])")),
+)
+
+
+def document_type(title_texts: list[str]) -> str | None:
+    """What the document calls itself in its first lines: "credit_note", "corrected_invoice", "invoice"."""
+    folded = fold(" ".join(title_texts))
+    return next((kind for kind, pattern in _DOCUMENT_TYPES if pattern.search(folded)), None)
