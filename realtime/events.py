@@ -202,7 +202,8 @@ class ChangeTranslator:
             }
             return [status_event(invoice_id, owner_id, org_id, change_entry, document)]
         if operation == "replace":
-            # A whole-document write carries no diff: report its latest status change.
+            # A whole-document write carries no diff: report its latest status change. If that is not new,
+            # the event repeats one already sent, with the same event_id, which clients drop.
             history = (document or {}).get("status_history") or []
             return [status_event(invoice_id, owner_id, org_id, history[-1], document)] if history else []
         if operation != "update":

@@ -51,10 +51,13 @@ async def test_a_database_outage_is_survived(tmp_path: Path):
         server.stop()
         await wait_for_stream(url, "reconnecting")
         latecomer = Listener(url)
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            await latecomer.connect({"token": user.token})
+        async with httpx.AsyncClient(timeout=30) as http:
+            refused, sse = await asyncio.gather(
+                latecomer.connect({"token": user.token}),
+                http.get(f"{url}/api/v1/events", headers={"Authorization": f"Bearer {user.token}"}),
+                return_exceptions=True)
+        assert isinstance(refused, socketio.exceptions.ConnectionError)
         assert "retry shortly" in latecomer.refusal["message"]
-        sse = httpx.get(f"{url}/api/v1/events", headers={"Authorization": f"Bearer {user.token}"}, timeout=30)
         assert sse.status_code == 503 and sse.headers["retry-after"]
         assert listener.client.connected
 
