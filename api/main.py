@@ -16,6 +16,7 @@ from pymongo.errors import PyMongoError
 from starlette.responses import Response
 
 from api.auth.router import router as auth_router
+from api.invoices.files import FileRejected
 from api.invoices.router import router as invoices_router
 from api.limits import BodySizeLimit
 from api.ratelimit import FailureWindow
@@ -70,6 +71,10 @@ def create_app(settings: Settings) -> FastAPI:
         ]
         summary = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in errors)
         return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+
+    @app.exception_handler(FileRejected)
+    async def file_rejected(request: Request, exc: FileRejected) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
     @app.get(API_PREFIX, tags=["meta"])
     async def root() -> dict[str, str]:

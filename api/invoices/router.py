@@ -7,10 +7,11 @@ from typing import Annotated
 
 from beanie import PydanticObjectId
 from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, DatabaseDep, SettingsDep
 from api.invoices import service
-from api.invoices.files import FileRejected, check_file, decode_base64
+from api.invoices.files import CheckedFile, FileRejected, check_file, decode_base64
 from api.invoices.schemas import InvoiceCreate, InvoicePage, InvoicePatch, InvoicePublic, SortKey
 from core import storage
 from core.config import Settings
@@ -27,16 +28,17 @@ REJECTIONS = {
 }
 
 
-def _reject(exc: FileRejected) -> HTTPException:
-    return HTTPException(exc.status_code, detail=exc.message)
-
-
 async def _visible_or_404(invoice_id: PydanticObjectId, user: User) -> Invoice:
     invoice = await service.get_visible(invoice_id, user)
     if invoice is None:
         # The same answer whether it does not exist or belongs to someone else: existence is not revealed.
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
     return invoice
+
+
+async def _check(data: bytes, settings: Settings) -> CheckedFile:
+    """Check the bytes off the event loop: Pillow and pdfium release the GIL while decoding."""
+    return await run_in_threadpool(check_file, data, settings)
 
 
 async def _read_upload(file: UploadFile, settings: Settings) -> bytes:
@@ -53,11 +55,8 @@ async def _read_upload(file: UploadFile, settings: Settings) -> bytes:
 @router.post("", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=REJECTIONS)
 async def upload_base64(body: InvoiceCreate, user: CurrentUser, settings: SettingsDep, database: DatabaseDep):  # noqa: ANN201
     """Upload as the mobile app does: JSON with the file in base64. Extraction runs in the background."""
-    try:
-        data, _ = decode_base64(body.content_base64, settings)
-        checked = check_file(data, settings)
-    except FileRejected as exc:
-        raise _reject(exc) from None
+    data, _ = decode_base64(body.content_base64, settings)
+    checked = await _check(data, settings)
     invoice = await service.create(database, user, data, body.filename, checked)
     return service.to_public(invoice)
 
@@ -65,11 +64,8 @@ async def upload_base64(body: InvoiceCreate, user: CurrentUser, settings: Settin
 @router.post("/upload", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=REJECTIONS)
 async def upload_multipart(file: UploadFile, user: CurrentUser, settings: SettingsDep, database: DatabaseDep):  # noqa: ANN201
     """Upload a file as multipart/form-data (field `file`)."""
-    try:
-        data = await _read_upload(file, settings)
-        checked = check_file(data, settings)
-    except FileRejected as exc:
-        raise _reject(exc) from None
+    data = await _read_upload(file, settings)
+    checked = await _check(data, settings)
     invoice = await service.create(database, user, data, file.filename or "upload", checked)
     return service.to_public(invoice)
 
@@ -127,11 +123,8 @@ async def replace_file(  # noqa: ANN201
 ):
     """Replace the file (e.g. a better photo). The invoice is extracted again."""
     invoice = await _visible_or_404(invoice_id, user)
-    try:
-        data = await _read_upload(file, settings)
-        checked = check_file(data, settings)
-    except FileRejected as exc:
-        raise _reject(exc) from None
+    data = await _read_upload(file, settings)
+    checked = await _check(data, settings)
     return service.to_public(await service.replace_file(database, invoice, data, file.filename, checked))
 
 
