@@ -1,9 +1,176 @@
-"""Placeholder: filled in by its issue."""
+"""`invoicer extract FILE…` (read invoices, print their fields) and `invoicer eval DIR` (accuracy on a labelled set)."""
 
 from __future__ import annotations
 
+import json
+import mimetypes
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from core.config import Settings, get_settings
+from extraction import extract as run_extraction
+from extraction.evaluation import CONFIDENT, DocumentOutcome, Report, evaluate, load_labels
+from extraction.models import FIELD_NAMES, ExtractionOptions, ExtractionResult
+
+console = Console()
+Engine = Literal["auto", "tesseract", "rapidocr"]
+
+
+def _options(settings: Settings, *, engine: str | None, llm: bool, ocr_only: bool = False, text: bool = True) -> ExtractionOptions:
+    if llm and not (settings.llm_base_url and settings.llm_model):
+        console.print("[red]--llm needs LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY if the server wants one).[/red]")
+        raise typer.Exit(2)
+    return ExtractionOptions(
+        ocr_engine=engine or settings.ocr_engine,  # type: ignore[arg-type]
+        ocr_languages=settings.ocr_languages,
+        ocr_only=ocr_only,
+        use_llm=llm,
+        llm_base_url=settings.llm_base_url,
+        llm_model=settings.llm_model,
+        llm_api_key=settings.llm_api_key,
+        llm_timeout_seconds=settings.llm_timeout_seconds,
+        max_pages=settings.max_pdf_pages,
+        max_pixels=settings.max_image_pixels,
+        include_text=text,
+    )
+
+
+def _where(page: int | None, bbox: tuple[float, float, float, float] | None) -> str:
+    if page is None:
+        return ""
+    return f"p{page}" + (f" ({bbox[0]:.0f},{bbox[1]:.0f})" if bbox else "")
+
+
+def _print_result(path: Path, result: ExtractionResult) -> None:
+    if not result.ok:
+        assert result.error is not None
+        console.print(f"[bold]{path}[/bold]: [red]{result.error.code.value}[/red] — {result.error.message}")
+        return
+    title = f"{path} — {result.pages} page(s), read by {result.method}"
+    if result.ocr_engine:
+        title += f" ({result.ocr_engine})"
+    table = Table(title=title, title_justify="left")
+    for column in ("field", "value", "confidence", "source", "where"):
+        table.add_column(column, justify="right" if column == "confidence" else "left")
+    for name in FIELD_NAMES:
+        value = getattr(result.fields, name)
+        if value is None:
+            table.add_row(name, "[dim]—[/dim]", "", "", "")
+            continue
+        style = "green" if value.confidence >= CONFIDENT else "yellow" if value.confidence >= 0.5 else "red"
+        table.add_row(
+            name, str(value.value), f"[{style}]{value.confidence:.2f}[/{style}]", value.source, _where(value.page, value.bbox)
+        )
+    console.print(table)
+    for item in result.fields.line_items:
+        console.print(f"  • {item.description or '?'}  qty {item.quantity or '-'}  × {item.unit_price or '-'}  = {item.amount or '-'}")
+    for warning in result.warnings:
+        console.print(f"  [yellow]⚠ {warning}[/yellow]")
+    console.print(f"  [dim]{result.timing.total_ms:.0f} ms[/dim]")
+
+
+def extract(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="Invoice files: PDF, JPEG, PNG, TIFF, WebP, BMP, HEIC.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ExtractionResult as JSON (an array for several files).")] = False,
+    llm: Annotated[bool, typer.Option("--llm", help="Cross-check with the LLM configured by LLM_BASE_URL / LLM_MODEL.")] = False,
+    engine: Annotated[Engine | None, typer.Option(help="OCR engine (default OCR_ENGINE, else auto).")] = None,
+) -> None:
+    """Read invoices and print their fields with confidences (nothing is stored)."""
+    options = _options(get_settings(), engine=engine, llm=llm)
+    results = []
+    for path in files:
+        content_type = mimetypes.guess_type(path.name)[0]
+        result = run_extraction(path.read_bytes(), content_type, options=options)
+        results.append(result)
+        if not as_json:
+            _print_result(path, result)
+    if as_json:
+        dumped = [json.loads(result.model_dump_json()) for result in results]
+        typer.echo(json.dumps(dumped[0] if len(dumped) == 1 else dumped, indent=2, ensure_ascii=False))
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"
+
+
+def _print_report(directory: Path, report: Report) -> None:
+    table = Table(title=f"{directory} — {len(report.outcomes)} documents", title_justify="left")
+    for column in ("field", "labelled", "coverage", "accuracy", f"accuracy (conf ≥ {CONFIDENT})", "token F1"):
+        table.add_column(column, justify="left" if column == "field" else "right")
+    for name, figures in report.field_summary().items():
+        f1 = figures["token_f1"]
+        table.add_row(
+            name,
+            str(figures["labelled"]),
+            _percent(figures["coverage"]),  # type: ignore[arg-type]
+            _percent(figures["accuracy"]),  # type: ignore[arg-type]
+            _percent(figures["accuracy_confident"]),  # type: ignore[arg-type]
+            "" if f1 is None else f"{f1:.3f}",
+        )
+    console.print(table)
+    right, returned = report.confident_counts()
+    speed = report.seconds_per_page()
+    console.print(
+        f"pages {sum(o.pages for o in report.outcomes)} · seconds per page p50 {speed['p50']} p95 {speed['p95']} · "
+        f"values with confidence ≥ {CONFIDENT}: {right}/{returned} right ({_percent(right / returned if returned else None)})"
+    )
+    for outcome in report.outcomes:
+        if outcome.error:
+            console.print(f"  [red]{outcome.file}: {outcome.error}[/red]")
+
+
+def _write_json(path: Path, data: dict[str, object]) -> None:
+    """Write atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def eval_command(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A labelled set: files plus labels.jsonl.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON to this file.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N documents.")] = None,
+    ocr_only: Annotated[bool, typer.Option("--ocr-only", help="Ignore embedded XML and PDF text layers: OCR every page.")] = False,
+    engine: Annotated[Engine | None, typer.Option(help="OCR engine (default OCR_ENGINE, else auto).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Documents read in parallel (one process each).")] = 1,
+    text_cache: Annotated[Path | None, typer.Option(
+        file_okay=False, help="Score the parser alone on saved DocumentText JSON (<dir>/<file>.json) instead of reading.",
+    )] = None,
+) -> None:
+    """Measure extraction accuracy on a labelled set and print per-field figures (exact match after
+    normalisation, coverage, accuracy of confident values, token F1, seconds per page)."""
+    try:
+        documents = load_labels(directory, limit=limit)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    options = _options(get_settings(), engine=engine, llm=False, ocr_only=ocr_only, text=False)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+        TextColumn("{task.fields[file]}"), console=console, transient=True,
+    )
+    with progress:
+        task = progress.add_task("extracting", total=len(documents), file="")
+
+        def done(outcome: DocumentOutcome) -> None:
+            progress.update(task, advance=1, file=outcome.file)
+
+        report = evaluate(documents, options, workers=workers, text_cache=text_cache, on_done=done)
+    _print_report(directory, report)
+    if json_out is not None:
+        _write_json(json_out, report.to_json())
+        console.print(f"figures written to {json_out}")
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command()(extract)
+    app.command("eval")(eval_command)

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from extraction.models import DocumentText, ExtractionOptions, InvoiceFields
+from extraction.parsing import parse_fields
+from extraction.pipeline import extract
 
 CONFIDENT = 0.8
 
@@ -247,16 +249,15 @@ def load_labels(directory: Path, *, limit: int | None = None) -> list[LabelledDo
 def _extract_one(path: Path, options: ExtractionOptions, text_cache: Path | None) -> tuple[InvoiceFields, int, float, str | None]:
     """Fields, pages, seconds and an error message for one document (runs in a worker process)."""
     started = time.perf_counter()
-    if text_cache is not None:
-        from extraction.parsing import parse_fields
-
-        doc = DocumentText.model_validate_json((text_cache / f"{path.name}.json").read_text(encoding="utf-8"))
-        fields = parse_fields(doc)
-        return fields, len(doc.pages), time.perf_counter() - started, None
-    from extraction.pipeline import extract
-
+    try:
+        if text_cache is not None:
+            doc = DocumentText.model_validate_json((text_cache / f"{path.name}.json").read_text(encoding="utf-8"))
+            return parse_fields(doc), len(doc.pages), time.perf_counter() - started, None
+        data = path.read_bytes()
+    except (OSError, ValueError) as exc:  # a listed file that is missing or a broken cache entry
+        return InvoiceFields(), 0, time.perf_counter() - started, f"cannot read: {exc}"
     content_type = CONTENT_TYPES.get(path.suffix.lower())
-    result = extract(path.read_bytes(), content_type, options=options)
+    result = extract(data, content_type, options=options)
     error = None if result.ok else f"{result.error.code}: {result.error.message}" if result.error else "failed"
     return result.fields, result.pages, time.perf_counter() - started, error
 
