@@ -70,7 +70,8 @@ def _item(row: Row, header: _Header, source: Source) -> LineItem | None:
         if column in ("unit_price", "amount"):
             values[column] = amount.value
     values.setdefault("amount", amounts[-1][1].value)
-    first_number_x = min(cell.span_bbox(a.start, a.end)[0] for cell, a in amounts)
+    numeric_columns = [x0 for name, (x0, _) in header.columns.items() if name != "description"]
+    first_number_x = min([*numeric_columns, *(cell.span_bbox(a.start, a.end)[0] for cell, a in amounts)])
     description_parts = []
     quantity = None
     for cell in row.cells:
@@ -97,7 +98,7 @@ def _item(row: Row, header: _Header, source: Source) -> LineItem | None:
 
 
 def _text_before_numbers(cell: Cell, limit: float) -> str:
-    words = [w.text for w in cell.words if w.bbox[2] <= limit]
+    words = [w.text for w in cell.words if (w.bbox[0] + w.bbox[2]) / 2 < limit]
     return " ".join(words).strip()
 
 

@@ -19,7 +19,7 @@ from extraction.parsing.layout import Cell, Layout
 Extractor = Callable[[str], list[tuple[Any, int, int]]]
 
 _LINK_SAME_CELL = 1.0
-_LINK_RIGHT = (0.95, 0.85)
+_LINK_RIGHT = (0.95, 0.85, 0.8)  # the row's next cell, the one after, any further one
 _LINK_BELOW = (0.8, 0.6, 0.5, 0.5)
 _LINK_WRAPPED = 0.8
 
@@ -98,12 +98,12 @@ def values_for_label(
         found_on_row = True
         yield Found(value, cell, label.end + start, label.end + stop, _LINK_SAME_CELL, "same_row", label, True)
     if end == len(cell.text):  # no other label follows in this cell: the row continues to the right
-        for position, right in enumerate(layout.right_of(cell)[: len(_LINK_RIGHT)]):
+        for position, right in enumerate(layout.right_of(cell)):
             right_labels = find_labels(right.text)
             limit = right_labels[0].start if right_labels else len(right.text)
             for value, start, stop in extract(right.text[:limit]):
                 found_on_row = True
-                yield Found(value, right, start, stop, _LINK_RIGHT[position], "same_row", label)
+                yield Found(value, right, start, stop, _LINK_RIGHT[min(position, len(_LINK_RIGHT) - 1)], "same_row", label)
             if right_labels:
                 break
     if found_on_row or not look_below:

@@ -49,7 +49,8 @@ _REG_NO = re.compile(
 )
 _STREET = re.compile(
     r"\b(?:jalan|jln|lorong|taman|lot|no\.|street|st\.|road|rd\.?|avenue|ave|blvd|strasse|straße|str\.|weg|platz|rue"
-    r"|chemin|avenue|laan|straat|calle|floor|level|blok|block|suite)\b|\b\d{5}\b",
+    r"|chemin|avenue|laan|straat|calle|floor|level|blok|block|suite)\b|\b\d{5}\b"
+    r"|\w(?:straße|strasse|str\.|weg|platz|allee|gasse|damm|ring|laan|straat|gracht)\s*\d",  # "Lieferantenstraße 20"
     re.IGNORECASE,
 )
 # "Name: Lieferant GmbH" carries a name; "Nummer: 549910" or "Anschrift: ..." do not.
@@ -78,12 +79,14 @@ def customer_cells(layout: Layout, labelled: list[LabelledCell]) -> set[int]:
     block: set[int] = set()
     for item in labelled:
         label = next((lab for lab in item.labels if lab.field == "customer"), None)
-        if label is None or label.start > 3:
+        if label is None or label.start > 3 or not _heads_a_block(item.cell.text, label.end):
             continue
         cell = item.cell
-        block.add(id(cell))
-        block.update(id(c) for c in layout.right_of(cell)[:1])
         page_width = layout.page_sizes.get(cell.page, (1000.0, 0.0))[0]
+        block.add(id(cell))
+        beside = layout.right_of(cell)[:1]
+        if beside and beside[0].bbox[0] - cell.bbox[2] < 0.25 * page_width and not find_labels(beside[0].text[:20]):
+            block.add(id(beside[0]))  # "Bill to:   John Smith"
         x0, x1 = cell.bbox[0] - 5, cell.bbox[0] + max(cell.bbox[2] - cell.bbox[0], 0.3 * page_width)
         last_bottom = cell.bbox[3]
         for row in layout.rows[cell.row + 1 : cell.row + 7]:
@@ -97,6 +100,12 @@ def customer_cells(layout: Layout, labelled: list[LabelledCell]) -> set[int]:
             block.update(id(c) for c in column)
             last_bottom = max(c.bbox[3] for c in column)
     return block
+
+
+def _heads_a_block(text: str, label_end: int) -> bool:
+    """"Bill to:", "Kunde" alone or "Käufer/Leistungsempfänger:" head a block; "Kunde AG" is a name."""
+    rest = text[label_end:].strip()
+    return rest == "" or rest.startswith((":", "/")) or bool(re.match(r"^[\s:.\-]*$", rest))
 
 
 def _starts_with_other_label(cell: Cell) -> bool:
@@ -243,7 +252,7 @@ def _vendor_candidates(layout: Layout, excluded: set[int], labelled: list[Labell
             header_rank += 1
         if cell.height > 1.3 * typical_height:
             score += 0.15
-        if find_labels(text[:25]) and id(cell) not in label_targets:
+        if any(m.field not in ("vendor", "customer") for m in find_labels(text[:25])) and id(cell) not in label_targets:
             score -= 0.3  # "Invoice Date:", "Total": labels, not names
         if _owned_by(layout, cell):
             score -= 0.5
@@ -339,23 +348,29 @@ def _address_after(layout: Layout, name_cell: Cell, excluded: set[int]) -> tuple
 
 
 def _customer_name(layout: Layout, labelled: list[LabelledCell], source: Source) -> FieldValue[str] | None:
+    """The first name in the customer's block: after "Bill to:" on its line, or under it."""
     for item in labelled:
         label = next((lab for lab in item.labels if lab.field == "customer"), None)
         if label is None or label.start > 3:
             continue
-        rest = item.cell.text[label.end :].strip(" :.-")
-        options = ([item.cell] if rest and _name_like(rest) else []) + layout.right_of(item.cell)[:1]
-        options += layout.below(item.cell.bbox, item.cell.row, max_rows=2)
-        for cell in options:
-            text = rest if cell is item.cell else cell.text.strip()
-            if _name_like(text) and not find_labels(text[:15]):
-                return FieldValue(
-                    value=_trim_name(text),
-                    confidence=round(0.6 * label.strength, 3),
-                    source=source,
-                    page=cell.page,
-                    bbox=cell.bbox,
-                )
+        if not _heads_a_block(item.cell.text, label.end):
+            # "Customer: John Smith" in one cell
+            options: list[tuple[Cell, str]] = [(item.cell, item.cell.text[label.end :].strip(" :.-"))]
+        else:
+            pairs = _KeyCells.of(layout)
+            nearby = [*layout.right_of(item.cell)[:1], *layout.below(item.cell.bbox, item.cell.row, max_rows=4)]
+            options = [(cell, cell.text) for cell in (pairs.name_value(c) or c for c in nearby) if id(cell) not in pairs.keys]
+        for cell, text in options:
+            name = _name_text(text.strip().lstrip(": "))
+            if name is None or _STREET.search(name) or _starts_with_other_label(cell) and cell is not item.cell:
+                continue
+            return FieldValue(
+                value=_trim_name(name),
+                confidence=round(0.6 * label.strength, 3),
+                source=source,
+                page=cell.page,
+                bbox=cell.bbox,
+            )
     return None
 
 

@@ -1,0 +1,204 @@
+"""The rule-based parser on small OCR-line documents: layout pairing, totals by labels and arithmetic,
+vendors, tax ids, line items, confidences and the "second opinion" signal."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from extraction.models import DocumentText
+from extraction.parsing import needs_second_opinion, parse_fields
+from tests.extraction.ocr_lines import document, stacked
+
+RECEIPT = stacked(
+    "KEDAI RUNCIT MAJU SDN BHD",
+    "(123456-X)",
+    "NO 12, JALAN BESAR,",
+    "43000 KAJANG, SELANGOR.",
+    "TEL: 03-8736 1234",
+    "GST ID: 001234567890",
+    "TAX INVOICE",
+    "DATE: 02/03/2018 10:15",
+    "MILO 1KG 2 x 12.90 25.80",
+    "BREAD 3.50",
+    "TOTAL SALES (INCL GST) 29.32",
+    "ROUNDING ADJ -0.02",
+    "TOTAL 29.30",
+    "CASH 50.00",
+    "CHANGE 20.70",
+)
+
+
+def test_a_receipt_total_is_the_rounded_amount_paid() -> None:
+    fields = parse_fields(RECEIPT)
+    assert fields.total is not None and fields.total.value == Decimal("29.30")
+    assert fields.total.confidence >= 0.9  # label, rounding and cash - change agree
+    assert fields.total.page == 1 and fields.total.bbox is not None
+
+
+def test_a_receipt_vendor_address_date_and_tax_id() -> None:
+    fields = parse_fields(RECEIPT)
+    assert fields.vendor_name is not None and fields.vendor_name.value == "KEDAI RUNCIT MAJU SDN BHD"
+    assert fields.vendor_address is not None
+    assert fields.vendor_address.value == "NO 12, JALAN BESAR, 43000 KAJANG, SELANGOR."
+    assert fields.invoice_date is not None and fields.invoice_date.value == date(2018, 3, 2)
+    assert fields.vendor_tax_id is not None and fields.vendor_tax_id.value == "001234567890"
+    assert fields.document_type is not None and fields.document_type.value == "invoice"
+
+
+def test_subtotal_plus_tax_decides_between_total_candidates() -> None:
+    doc = document(
+        (600, 100, "Invoice No: INV-77"),
+        (50, 600, "Total 6% supplies (excl. GST):"), (700, 600, "100.00"),
+        (50, 630, "GST 6%:"), (700, 630, "6.00"),
+        (50, 660, "Total 6% supplies (incl. GST):"), (700, 660, "106.00"),
+        (50, 690, "Total 0% supplies:"), (700, 690, "20.00"),
+        (50, 720, "Total Payable:"), (700, 720, "126.00"),
+    )
+    fields = parse_fields(doc)
+    assert fields.total is not None and fields.total.value == Decimal("126.00")
+    assert fields.subtotal is not None and fields.subtotal.value == Decimal("100.00")
+    assert fields.tax is not None and fields.tax.value == Decimal("6.00")
+
+
+def test_a_three_column_total_row_takes_the_amount_with_tax() -> None:
+    doc = document(
+        (300, 370, "Montant EUR HT"), (500, 370, "Montant TVA"), (700, 370, "Montant EUR TTC"),
+        (40, 420, "Total facture"), (330, 420, "24.99"), (520, 420, "5.00"), (730, 420, "29.99"),
+    )
+    assert parse_fields(doc).total.value == Decimal("29.99")  # type: ignore[union-attr]
+
+
+def test_values_under_column_headers_and_a_closing_sum_row() -> None:
+    doc = document(
+        (50, 500, "Warenwert"), (300, 500, "MwSt-Betrag"), (500, 500, "Endbetrag"),
+        (50, 520, "326,50"), (300, 520, "61,07"), (500, 520, "382,47"),
+        (50, 540, "130,70"), (300, 540, "8,93"), (500, 540, "136,52"),
+        (50, 560, "457,20"), (300, 560, "70,00"), (500, 560, "518,99"),
+    )
+    assert parse_fields(doc).total.value == Decimal("518.99")  # type: ignore[union-attr]
+
+
+def test_a_credit_note_keeps_its_negative_total() -> None:
+    doc = stacked("GUTSCHRIFT Nr. G-12", "Nettobetrag -7,67", "MwSt -1,12", "Gesamtbetrag -8,79")
+    fields = parse_fields(doc)
+    assert fields.total is not None and fields.total.value == Decimal("-8.79")
+    assert fields.document_type is not None and fields.document_type.value == "credit_note"
+
+
+def test_label_value_pairs_on_the_same_line_and_below() -> None:
+    doc = document(
+        (50, 50, "ACME Office Supplies Ltd"),
+        (50, 200, "Invoice Date:"), (300, 200, "Due Date:"), (550, 200, "Invoice Number:"),
+        (50, 225, "03/20/2023"), (300, 225, "04/04/2023"), (550, 225, "INV/2023/03/0008"),
+        (50, 600, "Total"), (700, 600, "$ 279.84"),
+    )
+    fields = parse_fields(doc)
+    assert fields.invoice_date is not None and fields.invoice_date.value == date(2023, 3, 20)
+    assert fields.due_date is not None and fields.due_date.value == date(2023, 4, 4)  # month first, settled by 03/20
+    assert fields.invoice_number is not None and fields.invoice_number.value == "INV/2023/03/0008"
+    assert fields.currency is not None and fields.currency.value == "USD"
+
+
+def test_invoice_number_and_date_in_a_german_title_line() -> None:
+    fields = parse_fields(stacked("Rechnung des Versicherers (575) Nr. 01.234.567.8-2018-1 vom 06.12.2018"))
+    assert fields.invoice_number is not None and fields.invoice_number.value == "01.234.567.8-2018-1"
+    assert fields.invoice_date is not None and fields.invoice_date.value == date(2018, 12, 6)
+
+
+def test_due_date_and_delivery_date_are_not_the_invoice_date() -> None:
+    doc = stacked(
+        "Lieferdatum: 01.03.2024", "Rechnungsdatum: 05.03.2024", "Zahlbar bis: 19.03.2024", "Gesamtbetrag 10,00 EUR"
+    )
+    fields = parse_fields(doc)
+    assert fields.invoice_date is not None and fields.invoice_date.value == date(2024, 3, 5)
+    assert fields.due_date is not None and fields.due_date.value == date(2024, 3, 19)
+    assert fields.currency is not None and fields.currency.value == "EUR"
+
+
+def test_vendor_from_a_seller_label_not_the_buyer_block() -> None:
+    doc = document(
+        (50, 100, "Käufer:"),
+        (50, 125, "Kunde AG"),
+        (50, 150, "Kundenweg 88"),
+        (500, 100, "Verkäufer:"),
+        (500, 125, "Lieferant GmbH"),
+        (500, 150, "Lieferantenstraße 20"),
+        (500, 175, "80333 München"),
+        (500, 200, "USt-IdNr.: DE123456789"),
+        (50, 260, "Kunden-USt-IdNr.: DE987654321"),
+    )
+    fields = parse_fields(doc)
+    assert fields.vendor_name is not None and fields.vendor_name.value == "Lieferant GmbH"
+    assert fields.vendor_address is not None and fields.vendor_address.value == "Lieferantenstraße 20, 80333 München"
+    assert fields.customer_name is not None and fields.customer_name.value == "Kunde AG"
+    assert fields.vendor_tax_id is not None and fields.vendor_tax_id.value == "DE123456789"
+
+
+def test_a_name_printed_over_two_lines_is_joined() -> None:
+    fields = parse_fields(stacked("POPULAR BOOK", "CO. (M) SDN BHD", "(Co. No. 113825-W)", "No 8, Jalan 7/118B"))
+    assert fields.vendor_name is not None and fields.vendor_name.value == "POPULAR BOOK CO. (M) SDN BHD"
+
+
+def test_the_owner_of_a_shop_is_not_its_name() -> None:
+    fields = parse_fields(stacked("SANYU STATIONERY SHOP", "NO. 31G, JALAN SETIA INDAH", "Owned By :", "SANYU SUPPLY SDN BHD"))
+    assert fields.vendor_name is not None and fields.vendor_name.value == "SANYU STATIONERY SHOP"
+
+
+def test_tax_ids_by_pattern() -> None:
+    cases = {
+        "TVA : FR11999999998 - SIRET : 99999999800010": "FR11999999998",
+        "N° de TVA intra communautaire: FR 604 219 388 61": "FR60421938861",
+        "BTW NL810433941B01": "NL810433941B01",
+        "GSTIN 06AABCO6063D1ZQ": "06AABCO6063D1ZQ",
+        "ABN 51 824 753 556": "51824753556",
+        "EIN: 12-3456789": "12-3456789",
+        "SST No: W10-1808-31000012": "W10-1808-31000012",
+        "VAT Reg No: GB 123 4567 89": "GB123456789",
+    }
+    for text, expected in cases.items():
+        fields = parse_fields(stacked("Seller Ltd", text))
+        assert fields.vendor_tax_id is not None and fields.vendor_tax_id.value == expected, text
+
+
+def test_line_items_from_column_alignment() -> None:
+    doc = document(
+        (50, 300, "Description"), (400, 300, "Qty"), (550, 300, "Unit Price"), (750, 300, "Amount"),
+        (50, 330, "Printer paper A4"), (410, 330, "2"), (560, 330, "5.00"), (760, 330, "10.00"),
+        (50, 360, "Stapler"), (410, 360, "1"), (560, 360, "7.50"), (760, 360, "7.50"),
+        (50, 400, "Subtotal"), (760, 400, "17.50"),
+        (50, 430, "VAT 20%"), (760, 430, "3.50"),
+        (50, 460, "Total"), (760, 460, "21.00"),
+    )
+    fields = parse_fields(doc)
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in fields.line_items] == [
+        ("Printer paper A4", Decimal(2), Decimal("5.00"), Decimal("10.00")),
+        ("Stapler", Decimal(1), Decimal("7.50"), Decimal("7.50")),
+    ]
+    assert fields.total is not None and fields.total.value == Decimal("21.00") and fields.total.confidence >= 0.9
+
+
+def test_a_weakly_labelled_total_is_not_confident_and_asks_for_a_second_opinion() -> None:
+    fields = parse_fields(stacked("Some Shop", "Amount 12.00"))
+    assert fields.total is not None and fields.total.confidence < 0.8
+    assert needs_second_opinion(fields)
+
+
+def test_a_consistent_document_needs_no_second_opinion() -> None:
+    assert not needs_second_opinion(parse_fields(RECEIPT))
+
+
+def test_low_ocr_confidence_lowers_field_confidence() -> None:
+    sure = parse_fields(stacked("Shop Ltd", "Grand Total 12.00"))
+    doubtful_doc = stacked("Shop Ltd", "Grand Total 12.00")
+    for line in doubtful_doc.pages[0].lines:
+        for word in line.words:
+            word.confidence = 0.3
+    doubtful = parse_fields(doubtful_doc)
+    assert sure.total is not None and doubtful.total is not None
+    assert doubtful.total.value == sure.total.value and doubtful.total.confidence < sure.total.confidence
+
+
+def test_an_empty_document_gives_no_fields() -> None:
+    fields = parse_fields(DocumentText(pages=[]))
+    assert fields.total is None and fields.vendor_name is None and fields.line_items == []
