@@ -46,7 +46,7 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
-        chars = [_char(textpage, i) for i in range(count)]
+        chars = join_surrogates([_char(textpage, i) for i in range(count)])
     finally:
         textpage.close()
     visible = [c for c in chars if c[0] and not c[0].isspace()]
@@ -152,6 +152,30 @@ def _char(textpage: pdfium.PdfTextPage, index: int) -> tuple[str, BBox]:
     # The loose box spans the font's height, so all characters of a line share one baseline band.
     pdfium_c.FPDFText_GetLooseCharBox(textpage, index, ctypes.byref(rect))
     return text, (rect.left, rect.bottom, rect.right, rect.top)
+
+
+def join_surrogates(chars: list[tuple[str, BBox]]) -> list[tuple[str, BBox]]:
+    """pdfium returns UTF-16 code units: join surrogate pairs (emoji, rare CJK) into one character
+    and drop unpaired halves, which no text encoding can carry."""
+    joined: list[tuple[str, BBox]] = []
+    index = 0
+    while index < len(chars):
+        text, box = chars[index]
+        following = chars[index + 1][0] if index + 1 < len(chars) else ""
+        if _is_surrogate(text, 0xD800) and _is_surrogate(following, 0xDC00):
+            code = 0x10000 + ((ord(text) - 0xD800) << 10) + (ord(following) - 0xDC00)
+            joined.append((chr(code), box))
+            index += 2
+            continue
+        if not (_is_surrogate(text, 0xD800) or _is_surrogate(text, 0xDC00)):
+            joined.append((text, box))
+        index += 1
+    return joined
+
+
+def _is_surrogate(text: str, base: int) -> bool:
+    """A high (base 0xD800) or low (base 0xDC00) UTF-16 surrogate."""
+    return len(text) == 1 and base <= ord(text) < base + 0x400
 
 
 def _is_good_char(text: str) -> bool:

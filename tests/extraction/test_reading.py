@@ -18,7 +18,7 @@ from extraction.decode import DecodeError, decode, sniff
 from extraction.models import ErrorCode, ExtractionOptions, Word
 from extraction.ocr import get_engine
 from extraction.ocr.layout import Segment, build_lines
-from extraction.pdf import embedded_invoice_xml, read_text_layer
+from extraction.pdf import embedded_invoice_xml, join_surrogates, read_text_layer
 from tests.extraction.conftest import encode, invoice_pdf, render, scanned_pdf
 
 OPTIONS = ExtractionOptions()
@@ -251,3 +251,9 @@ def test_decode_error_carries_code_and_message() -> None:
         decode(b"\x00" * 64, "image/jpeg", OPTIONS)
     assert caught.value.code == ErrorCode.unsupported_type
     assert "image/jpeg" in caught.value.message
+
+
+def test_surrogate_pairs_from_the_text_layer_become_one_character() -> None:
+    box = (0.0, 0.0, 1.0, 1.0)
+    chars = [("a", box), ("\ud83d", box), ("\ude00", box), ("\udc00", box), ("b", box)]
+    assert [text for text, _ in join_surrogates(chars)] == ["a", "\U0001f600", "b"]  # the lone half is dropped
