@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 30.0
     shutdown_grace_seconds: float = 20.0
     heartbeat_seconds: float = 5.0
+    watcher_group: str = "default"  # the name a group of watchers keeps its change-stream resume token under
+    watcher_metrics_port: int = 0  # serve the watcher's Prometheus metrics on this port; 0 = off
     # Test-only: a dotted path to a replacement for extraction.extract. Refused in production.
     watcher_test_extractor: str | None = None
 
