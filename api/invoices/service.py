@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -47,10 +48,11 @@ async def create(
     database: AsyncDatabase, user: User, data: bytes, filename: str, checked: CheckedFile
 ) -> Invoice:
     sha256 = hashlib.sha256(data).hexdigest()
-    duplicate = await Invoice.get_pymongo_collection().find_one(
-        {"org_id": user.org_id, "sha256": sha256}, projection={"_id": 1}
+    # Independent round trips, run together: the duplicate lookup and the file write.
+    duplicate, file_id = await asyncio.gather(
+        Invoice.get_pymongo_collection().find_one({"org_id": user.org_id, "sha256": sha256}, projection={"_id": 1}),
+        storage.put_file(database, data, filename, checked.content_type, sha256),
     )
-    file_id = await storage.put_file(database, data, filename, checked.content_type, sha256)
     now = utcnow()
     invoice = Invoice(
         owner_id=user.id, org_id=user.org_id, filename=filename, content_type=checked.content_type, size=len(data),
