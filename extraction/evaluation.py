@@ -262,6 +262,12 @@ def _extract_one(path: Path, options: ExtractionOptions, text_cache: Path | None
     return result.fields, result.pages, time.perf_counter() - started, error
 
 
+def _extract_one_as_json(path: Path, options: ExtractionOptions, text_cache: Path | None) -> tuple[str, int, float, str | None]:
+    """`_extract_one` for a worker process: pydantic's generic models do not pickle, JSON does."""
+    fields, pages, seconds, error = _extract_one(path, options, text_cache)
+    return fields.model_dump_json(), pages, seconds, error
+
+
 def _init_worker() -> None:
     # One OCR thread per worker process, so N workers use N cores and not N x cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -299,6 +305,7 @@ def _run(
             yield _extract_one(document.path, options, text_cache)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-        futures = [pool.submit(_extract_one, d.path, options, text_cache) for d in documents]
+        futures = [pool.submit(_extract_one_as_json, d.path, options, text_cache) for d in documents]
         for future in futures:
-            yield future.result()
+            fields, pages, seconds, error = future.result()
+            yield InvoiceFields.model_validate_json(fields), pages, seconds, error
