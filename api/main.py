@@ -94,9 +94,12 @@ def create_app(settings: Settings) -> FastAPI:
             watchers = await WatcherHeartbeat.find(WatcherHeartbeat.last_seen >= cutoff).to_list()
         except PyMongoError as exc:
             return JSONResponse({"status": "unavailable", "database": f"unreachable: {exc}"}, status_code=503)
+        # Set by whatever serves live events beside the API (realtime.server.mount); absent when not mounted.
+        realtime = getattr(request.app.state, "realtime", None)
         return JSONResponse({
             "status": "ok",
             "database": "ok",
+            **({"realtime_stream": "open" if realtime.tailer.open.is_set() else "reconnecting"} if realtime else {}),
             "watchers": [
                 {"id": w.id, "host": w.host, "pid": w.pid, "in_flight": w.in_flight, "processed": w.processed,
                  "failed": w.failed, "last_seen": w.last_seen.isoformat()}

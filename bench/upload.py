@@ -1,6 +1,6 @@
 """Upload throughput, latency and API memory: base64 JSON uploads from concurrent clients vs bare GridFS writes.
 
-    .venv/bin/python bench/upload.py [--uploads 2000] [--clients 16] [--memory-uploads 5000] [--json OUT]
+    .venv/bin/python -m bench.upload [--uploads 2000] [--clients 16] [--memory-uploads 5000] [--json OUT]
 """
 
 from __future__ import annotations

@@ -56,32 +56,40 @@ def db(
     server.stop()
 
 
-def api(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default API_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind (default API_PORT).")] = None,
-    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
-) -> None:
-    """Run the HTTP API with the Socket.IO server on the same port."""
+def serve(factory: str, host: str | None, port: int | None, workers: int = 1) -> None:
+    """Serve an ASGI app factory with uvicorn, on the configured database (embedded when MONGODB_URI is unset)."""
     import uvicorn
 
     settings = get_settings()
     uri, server = ensure_database(settings)
     os.environ["MONGODB_URI"] = uri
+    # Every process of one stack must share the secret, or the API's tokens would not verify elsewhere.
     os.environ.setdefault("JWT_SECRET", settings.resolved_jwt_secret())
     get_settings.cache_clear()
     try:
         uvicorn.run(
-            "cli.asgi:create_asgi_app",
+            factory,
             factory=True,
             host=host or settings.api_host,
             port=port or settings.api_port,
             workers=workers,
             log_level=settings.log_level.lower(),
             access_log=False,
+            # Open SSE streams never finish on their own; without a bound, SIGTERM would wait forever.
+            timeout_graceful_shutdown=5,
         )
     finally:
         if server:
             server.stop()
+
+
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default API_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API with the Socket.IO server on the same port."""
+    serve("cli.asgi:create_asgi_app", host, port, workers)
 
 
 def up(

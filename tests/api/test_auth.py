@@ -106,3 +106,4 @@ def test_health_and_ready(api_url):
     assert httpx.get(f"{api_url}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{api_url}/ready")
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
+    assert ready.json()["realtime_stream"] == "open"
