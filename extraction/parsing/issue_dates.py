@@ -49,7 +49,7 @@ def _field(evidence: _Evidence, confidence: float, source: Source) -> FieldValue
     found = evidence.found
     match: DateMatch = found.value
     if match.ambiguous:
-        confidence *= 0.9  # day and month could be swapped; the document did not settle it
+        confidence *= 0.85  # day and month could be swapped; the document did not settle it
     confidence *= min(1.0, 0.35 + found.ocr_confidence)
     return FieldValue(
         value=match.value,
@@ -109,10 +109,12 @@ def _choose_invoice_date(
 ) -> FieldValue[date] | None:
     labelled = claims.get("invoice_date", {})
     other = set(claims.get("due_date", {})) | set(claims.get("other_date", {}))
+    # A document that prints a single date leaves little doubt about which one it is.
+    only_date = len({*labelled, *other, *(f.value.value for f in unclaimed)}) == 1
     if labelled:
         ranked = sorted(labelled.values(), key=lambda e: (e.strength, -e.found.cell.row), reverse=True)
         best = ranked[0]
-        confidence = 0.45 + 0.5 * best.strength
+        confidence = 0.5 + 0.45 * best.strength + (0.1 if only_date else 0.0)
         distinct = {e.found.value.value for e in ranked}
         if len(distinct) > 1 and ranked[1].strength > 0.8 * best.strength:
             confidence -= 0.25  # two labelled dates that disagree
@@ -123,7 +125,6 @@ def _choose_invoice_date(
         return None
     # No label: on receipts and simple bills the first printed date is the date of issue.
     first = min(unclaimed, key=lambda f: (f.cell.row, f.start))
-    distinct = {f.value.value for f in unclaimed}
-    confidence = 0.8 if len(distinct) == 1 else 0.55
+    confidence = 0.85 if only_date else 0.55
     return _field(_Evidence([confidence], first), confidence, source)
 

@@ -47,9 +47,11 @@ _REG_NO = re.compile(
     r"|\b(?:co|company|reg(?:istration)?)\.?\s*(?:reg(?:istration)?\.?\s*)?no\b",
     re.IGNORECASE,
 )
+_REG_SUFFIX = re.compile(r"\s*\(\s*(?:co|company|reg|roc)\b[^)]*\)?\s*$", re.IGNORECASE)
 _STREET = re.compile(
     r"\b(?:jalan|jln|lorong|taman|lot|no\.|street|st\.|road|rd\.?|avenue|ave|blvd|strasse|straße|str\.|weg|platz|rue"
-    r"|chemin|avenue|laan|straat|calle|floor|level|blok|block|suite)\b|\b\d{5}\b"
+    r"|chemin|avenue|laan|straat|calle|floor|level|blok|block|suite|menara|wisma|kompleks|plaza|tingkat|aras)\b"
+    r"|\b\d{5}\b|#\d+-\d+"
     r"|\w(?:straße|strasse|str\.|weg|platz|allee|gasse|damm|ring|laan|straat|gracht)\s*\d",  # "Lieferantenstraße 20"
     re.IGNORECASE,
 )
@@ -148,8 +150,9 @@ def _trim_name(text: str) -> str:
 
 
 def _name_text(text: str) -> str | None:
-    """The name a cell carries, if any: "Name: Lieferant GmbH" -> "Lieferant GmbH"; "Nummer: 549910" -> None."""
-    text = text.strip()
+    """The name a cell carries, if any: "Name: Lieferant GmbH" -> "Lieferant GmbH"; "Nummer: 549910" -> None;
+    "Dion Realties Sdn Bhd (Co. No:20154-T)" -> "Dion Realties Sdn Bhd"."""
+    text = _REG_SUFFIX.sub("", text.strip())
     pair = _KEY_VALUE.match(text)
     if pair is not None and not _LEGAL_FORM.search(pair["key"]):
         if not _NAME_KEYS.match(pair["key"].strip()):
@@ -289,9 +292,9 @@ def _continues(upper: Cell, lower: Cell, pairs: _KeyCells) -> bool:
     legal = _LEGAL_FORM.search(lower_text)
     if legal is None:
         return False
-    before = lower_text[: legal.start()]
-    words = [w for w in re.findall(r"[^\W\d_]{3,}", before) if not re.fullmatch(r"co|m", w, re.IGNORECASE)]
-    return len(words) < 2 or before.count(")") > before.count("(")  # "CO. (M) SDN BHD", "ALAM) SDN BHD"
+    before = lower_text[: legal.start()].strip()
+    # "SDN BHD", "CO. (M) SDN BHD", "ALAM) SDN BHD": the lower line cannot stand alone as a name
+    return before == "" or bool(re.match(r"^(?:co\b|&|\()", before, re.IGNORECASE)) or before.count(")") > before.count("(")
 
 
 def _name_block(layout: Layout, cell: Cell, pairs: _KeyCells) -> list[Cell]:
