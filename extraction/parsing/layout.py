@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from extraction.models import BBox, DocumentText, Word
 
-# A horizontal gap wider than this many word heights separates two cells (two columns of a row).
-_CELL_GAP_HEIGHTS = 1.0
+# A horizontal gap wider than this many word heights separates two cells (two columns of a row). The
+# taller of the two neighbours counts: OCR boxes of short words ("vom", "...") are lower than the font.
+_CELL_GAP_HEIGHTS = 1.2
 # Two cells share a row when their vertical overlap is at least this share of the lower one's height.
 _ROW_OVERLAP = 0.5
 
@@ -132,10 +133,11 @@ def _split_cells(page: int, words: list[Word]) -> list[Cell]:
     words = sorted((w for w in words if w.text.strip()), key=lambda w: w.bbox[0])
     if not words:
         return []
-    height = statistics.median(w.bbox[3] - w.bbox[1] for w in words)
     cells, current = [], [words[0]]
     for word in words[1:]:
-        if word.bbox[0] - current[-1].bbox[2] > _CELL_GAP_HEIGHTS * height:
+        previous = current[-1]
+        height = max(word.bbox[3] - word.bbox[1], previous.bbox[3] - previous.bbox[1])
+        if word.bbox[0] - previous.bbox[2] > _CELL_GAP_HEIGHTS * height:
             cells.append(Cell.of(page, current))
             current = []
         current.append(word)
