@@ -115,35 +115,38 @@ class Timings(BaseModel):
 STATUS_HISTORY_LIMIT = 50
 
 
-class Invoice(Document):
+class InvoiceBase(BaseModel):
+    """What the stored invoice and its public view share."""
+
     owner_id: PydanticObjectId
     org_id: PydanticObjectId
     filename: str
     content_type: str
     size: int
     sha256: str
-    file_id: PydanticObjectId  # GridFS id of the original bytes
     pages: int | None = None
     duplicate_of: PydanticObjectId | None = None
-
     status: InvoiceStatus = InvoiceStatus.pending
     previous_status: InvoiceStatus | None = None
-    status_history: list[StatusChange] = Field(default_factory=list)
     error: InvoiceError | None = None
+    attempts: int = 0
+    timings: Timings | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+
+
+class Invoice(InvoiceBase, Document):
+    file_id: PydanticObjectId  # GridFS id of the original bytes
+    status_history: list[StatusChange] = Field(default_factory=list)
     extraction: dict[str, Any] | None = None
     corrections: dict[str, Correction] = Field(default_factory=dict)
     search_terms: list[str] = Field(default_factory=list)
 
     # Watcher bookkeeping
     lease: Lease | None = None
-    attempts: int = 0
     retry_at: datetime | None = None
     queued_at: datetime = Field(default_factory=utcnow)
-    timings: Timings | None = None
-
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    processed_at: datetime | None = None
 
     class Settings:
         name = "invoices"

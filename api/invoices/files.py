@@ -17,12 +17,11 @@ import pypdfium2 as pdfium
 from PIL import Image, UnidentifiedImageError
 
 from core.config import Settings
+from extraction.decode import sniff
 
 pillow_heif.register_heif_opener()
 
 ACCEPTED = "JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF or PDF"
-
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif")
 
 
 class FileRejected(Exception):
@@ -38,32 +37,12 @@ class CheckedFile:
     pages: int
 
 
-def sniff_content_type(data: bytes) -> str | None:
-    """The real type of the bytes, whatever the client declared."""
-    head = data[:32]
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:2] == b"BM":
-        return "image/bmp"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "image/heic"
-    return None
-
-
 def check_file(data: bytes, settings: Settings) -> CheckedFile:
     if not data:
         raise FileRejected(422, "The file is empty")
     if len(data) > settings.max_upload_bytes:
         raise FileRejected(413, _too_large(len(data), settings))
-    content_type = sniff_content_type(data)
+    content_type = sniff(data)  # the real type of the bytes, whatever the client declared
     if content_type is None:
         raise FileRejected(415, f"This is not an image or a PDF; accepted types are {ACCEPTED}")
     if content_type == "application/pdf":

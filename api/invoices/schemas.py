@@ -8,7 +8,7 @@ from typing import Any, Literal
 from beanie import PydanticObjectId
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from core.models import InvoiceError, InvoiceStatus, Timings
+from core.models import InvoiceBase
 from extraction.models import ExtractionResult, InvoiceFields, LineItem
 
 
@@ -28,29 +28,13 @@ class CorrectionPublic(BaseModel):
     at: datetime
 
 
-class InvoicePublic(BaseModel):
+class InvoicePublic(InvoiceBase):
     id: PydanticObjectId
-    owner_id: PydanticObjectId
-    org_id: PydanticObjectId
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    pages: int | None = None
-    status: InvoiceStatus
-    previous_status: InvoiceStatus | None = None
-    error: InvoiceError | None = None
-    duplicate_of: PydanticObjectId | None = None
     extraction: ExtractionResult | None = None
     corrections: dict[str, CorrectionPublic] = Field(default_factory=dict)
     values: dict[str, Any] = Field(
         default_factory=dict, description="Each field's current value: a person's correction, else the machine's"
     )
-    attempts: int = 0
-    timings: Timings | None = None
-    created_at: datetime
-    updated_at: datetime
-    processed_at: datetime | None = None
 
 
 class InvoicePage(BaseModel):

@@ -20,7 +20,7 @@ from api.invoices.files import CheckedFile
 from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, SortKey
 from core import storage
 from core.bson_codec import from_bson, to_bson
-from core.models import Invoice, InvoiceStatus, Role, User, status_update, utcnow
+from core.models import Invoice, InvoiceBase, InvoiceStatus, Role, User, status_update, utcnow
 from core.search import search_terms, tokens
 from extraction.models import FIELD_NAMES, ExtractionResult
 
@@ -204,7 +204,7 @@ def to_public(invoice: Invoice) -> InvoicePublic:
         elif extraction is not None:
             field = getattr(extraction.fields, name)
             values[name] = field if name == "line_items" else (field.value if field else None)
-    data = invoice.model_dump(exclude={"extraction", "corrections", "status_history", "lease", "search_terms"})
+    data = invoice.model_dump(include={"id", *InvoiceBase.model_fields})
     return InvoicePublic(**data, extraction=extraction, corrections=corrections, values=_jsonable(values))
 
 
