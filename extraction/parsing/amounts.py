@@ -51,12 +51,12 @@ _MARKER = rf"(?:{_SYMBOL_PATTERN}|\b(?:{_CODE_PATTERN})\b)"
 
 # A number with optional grouping and decimals. Grouping by spaces ("1 234,56") is accepted only before
 # a decimal comma: elsewhere "1 100.00" is far more often a quantity and an amount. OCR and PDF text
-# layers sometimes put a space before the decimal separator ("24 .99"), so one space is tolerated there.
+# layers sometimes put a space before or after the decimal separator ("24 .99", "18310, 63"): one is tolerated.
 _NUMBER = (
     r"[.,]\d{2}"  # ".02", accepted only right after a currency marker or a sign ("RM .02", see below)
     r"|\d{1,3}(?: \d{3})+,\d{2}"
-    r"|\d{1,3}(?:[.,']\d{3})+(?: ?[.,]\d{1,2})?"
-    r"|\d+(?: ?[.,]\d{1,2})?"
+    r"|\d{1,3}(?:[.,']\d{3})+(?: ?[.,]\d{1,2}|[.,] \d{2})?"
+    r"|\d+(?: ?[.,]\d{1,2}|[.,] \d{2})?"
 )
 _AMOUNT_RE = re.compile(
     r"(?<![\w.,/:-])"  # not the tail of a longer token (dates, ids, times)

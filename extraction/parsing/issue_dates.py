@@ -70,6 +70,11 @@ def choose_dates(
             if label.field in _DATE_LABELS:
                 found = next(values_for_label(layout, item, label, extract), None)
                 weight = label.strength * (found.link if found else 0)
+                if label.strength < 0.5 and any(
+                    other.field == "invoice_number" and other.strength >= 0.9 and other.end <= label.start
+                    for other in item.labels
+                ):
+                    weight = 0.8 * (found.link if found else 0)  # "Rechnung Nr. 4711 vom 20.09.2018"
             elif label.field == "invoice_number":
                 # "Rechnung Nr. 4711 vom 20.09.2018": a date right after the number is the issue date
                 found = next((f for f in values_for_label(layout, item, label, extract) if f.where == "same_row"), None)

@@ -115,6 +115,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"(?:gst|vat|tax|ust|mwst|tva|btw|steuer)\s*-?\s*(?:reg(?:istration)?\.?|id|no|nr|number|nummer|identification)", 1.0),
         (r"(?:ust|umsatzsteuer)\s*-?\s*id|steuer\s*-?\s*(?:nr|nummer)|tax\s*invoice|n°\s*tva|numero\s*de\s*tva|btw\s*-?\s*nummer", 1.0),
         (r"(?:anzahlung|erhaltene|prepaid|deposit|acompte|voorschot|already\s*paid)", 1.0),
+        (r"(?:gesamt)?betrag\s*der\s*(?:zuschlage|abschlage)|total\s*(?:allowances|charges)", 1.0),
     ),
     "payment": (
         (r"(?:cash|tendered|tender|accepted|received|change|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
