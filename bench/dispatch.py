@@ -70,7 +70,8 @@ async def measure(uploads: int, memory_db: bool) -> dict:
             while await database["watchers"].count_documents({}) == 0:  # the watcher is up
                 await asyncio.sleep(0.1)
             for number in range(uploads):
-                body = {"filename": f"invoice-{number}.png", "content_base64": base64.b64encode(invoice_png(number)).decode()}
+                encoded = base64.b64encode(invoice_png(number)).decode()
+                body = {"filename": f"invoice-{number}.png", "content_base64": encoded}
                 response = await http.post("/invoices", json=body)
                 accepted[response.json()["id"]] = time.time()
                 if response.status_code != 202:

@@ -111,7 +111,8 @@ async def measure(images: int, concurrency: int, repeat: int, backlogs: list[int
                                                    Path(tmp) / f"real{run}.log")
                 console.print(f"  watcher {watched['elapsed_s']:.1f} s")
                 runs.append({"bare_pool_s": bare_s, "bare_pool_ok": bare_ok, "watcher_s": watched["elapsed_s"],
-                             "watcher_from_ready_s": watched["from_ready_s"], "watcher_processed": watched["processed"]})
+                             "watcher_from_ready_s": watched["from_ready_s"],
+                             "watcher_processed": watched["processed"]})
             best = {key: min(run[key] for run in runs) for key in ("bare_pool_s", "watcher_s", "watcher_from_ready_s")}
             result["overhead"] = {
                 "images": len(files), "runs": runs, **{f"best_{key}": value for key, value in best.items()},
@@ -142,7 +143,8 @@ def main(
         o = result["overhead"]
         rows = []
         for number, run in enumerate(o["runs"], 1):
-            rows += [(f"run {number}: bare ProcessPoolExecutor + extract()", run["bare_pool_s"], run["bare_pool_ok"], ""),
+            rows += [(f"run {number}: bare ProcessPoolExecutor + extract()", run["bare_pool_s"],
+                      run["bare_pool_ok"], ""),
                      (f"run {number}: invoicer watcher, from launch", run["watcher_s"], run["watcher_processed"], "")]
         rows += [("best: bare pool", o["best_bare_pool_s"], "", 1.0),
                  ("best: watcher, from launch", o["best_watcher_s"], "", round(o["ratio"], 3)),

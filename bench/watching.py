@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,7 +58,3 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
 
 async def count_final(database: AsyncDatabase) -> int:
     return await database["invoices"].count_documents({"status": {"$in": ["processed", "failed"]}})
-
-
-def wall() -> float:
-    return time.perf_counter()

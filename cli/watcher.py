@@ -37,9 +37,9 @@ def watcher(
     prefetch: Annotated[int | None, typer.Option(
         min=0, help="Invoices claimed ahead of a free worker (default WATCHER_PREFETCH).",
     )] = None,
-    group: Annotated[str, typer.Option(
-        envvar="WATCHER_GROUP", help="Watcher group: the name its change-stream resume token is kept under.",
-    )] = "default",
+    group: Annotated[str | None, typer.Option(
+        help="Watcher group: the name its change-stream resume token is kept under (default WATCHER_GROUP).",
+    )] = None,
     watcher_id: Annotated[str | None, typer.Option(
         "--id", help="This watcher's name in heartbeats and leases (default host:pid:random).",
     )] = None,
@@ -61,7 +61,9 @@ def watcher(
 
 def reprocess(
     invoice_ids: Annotated[list[str] | None, typer.Argument(help="Invoice ids to extract again.")] = None,
-    failed: Annotated[bool, typer.Option("--failed", help="Every failed invoice (narrow with --error-code, --org).")] = False,
+    failed: Annotated[bool, typer.Option(
+        "--failed", help="Every failed invoice (narrow with --error-code, --org).",
+    )] = False,
     error_code: Annotated[str | None, typer.Option(
         help="With --failed: only invoices that failed with this code (e.g. timeout, worker_crashed).",
     )] = None,

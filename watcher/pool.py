@@ -17,6 +17,7 @@ import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import Any
 
 from extraction.models import ExtractionOptions
 from watcher.worker import JobResult
@@ -71,22 +72,18 @@ class Worker:
             pass
 
     async def ready(self, io: ThreadPoolExecutor, timeout: float) -> None:
-        reply = io.submit(self.conn.recv)
-        done, _ = await asyncio.wait({_awaitable(reply)}, timeout=timeout)
-        if not done:
-            self.kill(reply)
-            raise WorkerStartError(f"a worker did not start within {timeout:.0f} s")
         try:
-            kind, payload = reply.result()
+            message = await self._receive(io, timeout)
         except (EOFError, OSError):
             raise WorkerStartError(f"a worker died while starting ({await self.exit_reason(io)})") from None
+        if message is None:
+            raise WorkerStartError(f"a worker did not start within {timeout:.0f} s")
+        kind, payload = message
         if kind != "ready":
             self.broken = True
             raise WorkerStartError(payload)
 
     async def run(self, io: ThreadPoolExecutor, content_type: str, data: bytes, timeout: float) -> JobResult:
-        # Concurrent futures, not asyncio ones: after a kill, the pipe may only be closed once the thread
-        # using it has returned, which only the concurrent future tells.
         sending = io.submit(self._send, content_type, data)
         try:
             await _awaitable(sending)
@@ -95,6 +92,23 @@ class Worker:
         except asyncio.CancelledError:
             self.kill(sending)
             raise
+        try:
+            message = await self._receive(io, timeout)
+        except (EOFError, OSError):
+            raise WorkerCrashed(await self.exit_reason(io)) from None
+        if message is None:
+            raise JobTimeout(f"The extraction took longer than {timeout:g} s and was stopped.")
+        kind, payload = message
+        if kind == "error":
+            raise ExtractorError(payload)
+        return payload
+
+    async def _receive(self, io: ThreadPoolExecutor, timeout: float) -> tuple[str, Any] | None:
+        """The worker's next message, or None when none came in `timeout` s (the worker is then killed).
+        EOFError or OSError: the worker died.
+
+        The pipe is read in a thread; its concurrent future, not an asyncio one, tells when that thread
+        has returned, and only then may a killed worker's pipe be closed."""
         reply = io.submit(self.conn.recv)
         try:
             done, _ = await asyncio.wait({_awaitable(reply)}, timeout=timeout)
@@ -103,14 +117,8 @@ class Worker:
             raise
         if not done:
             self.kill(reply)
-            raise JobTimeout(f"The extraction took longer than {timeout:g} s and was stopped.")
-        try:
-            kind, payload = reply.result()
-        except (EOFError, OSError):
-            raise WorkerCrashed(await self.exit_reason(io)) from None
-        if kind == "error":
-            raise ExtractorError(payload)
-        return payload
+            return None
+        return reply.result()
 
     def _send(self, content_type: str, data: bytes) -> None:
         self.conn.send(content_type)

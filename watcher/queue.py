@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure
 
@@ -95,7 +94,8 @@ class InvoiceQueue:
         update["$set"]["lease"] = {"owner": token, "until": now + self.lease}
         update["$inc"] = {"attempts": 1}
         try:
-            won: int | None = (await self.collection.update_one({"_id": invoice_id, **ready_filter(now)}, update)).matched_count
+            result = await self.collection.update_one({"_id": invoice_id, **ready_filter(now)}, update)
+            won: int | None = result.matched_count
         except ConnectionFailure:
             won = None  # it may have been applied without the reply reaching us: the read below tells
         if won == 0:
@@ -198,7 +198,8 @@ class InvoiceQueue:
             return InvoiceStatus.processed, update
         failure = outcome if isinstance(outcome, Failure) else Failure.of(outcome)
         if failure.transient and claim.attempts < self.max_attempts:
-            delay = self.retry_base_seconds * 2 ** (claim.attempts - 1) * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
+            jitter = random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
+            delay = self.retry_base_seconds * 2 ** (claim.attempts - 1) * jitter
             update = status_update(InvoiceStatus.pending, InvoiceStatus.processing, now,
                                    error=InvoiceError(code=failure.code, message=failure.message))
             update["$set"].update(common, retry_at=now + timedelta(seconds=delay))

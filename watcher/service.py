@@ -20,9 +20,10 @@ import socket
 import time
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bson import ObjectId
 from gridfs import NoFile
@@ -35,11 +36,13 @@ from core import storage
 from core.config import Settings
 from core.db import connect
 from core.models import Invoice, InvoiceStatus, WatcherHeartbeat, WatcherState
+from watcher import metrics
 from watcher.pool import ExtractorError, JobTimeout, WorkerCrashed, WorkerPool
 from watcher.queue import FILE_MISSING, Claim, Failure, InvoiceQueue, now_ms
 from watcher.worker import DEFAULT_EXTRACTOR, JobResult, extraction_options
 
 log = logging.getLogger("watcher")
+T = TypeVar("T")
 
 # Only what can make an invoice claimable travels; `_id` is the resume token and must stay.
 STREAM_PIPELINE: list[dict[str, Any]] = [
@@ -123,11 +126,11 @@ class StreamAudit:
 
 class Watcher:
     def __init__(
-        self, settings: Settings, *, group: str = "default", watcher_id: str | None = None,
+        self, settings: Settings, *, group: str | None = None, watcher_id: str | None = None,
         concurrency: int | None = None, prefetch: int | None = None,
     ) -> None:
         self.settings = settings
-        self.group = group
+        self.group = group or settings.watcher_group
         self.id = watcher_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.concurrency = concurrency or settings.watcher_concurrency or available_cpus()
         self.prefetch = settings.watcher_prefetch if prefetch is None else prefetch
@@ -169,6 +172,10 @@ class Watcher:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
+        try:
+            metrics.serve(self.settings.watcher_metrics_port)
+        except OSError as exc:
+            raise SystemExit(f"cannot serve metrics on port {self.settings.watcher_metrics_port}: {exc}") from None
         log.info("watcher %s starting: %d workers, prefetch %d, group %r, extractor %s", self.id,
                  self.concurrency, self.prefetch, self.group, self.settings.watcher_test_extractor or DEFAULT_EXTRACTOR)
         try:
@@ -236,6 +243,9 @@ class Watcher:
             except PyMongoError as exc:
                 log.warning("the change stream lost the database (%s); reopening in %.1f s", exc, backoff.delay)
                 await backoff.sleep()
+            except Exception:  # a bug must not leave the watcher deaf for good
+                log.exception("the change stream loop failed; reopening in %.1f s", backoff.delay)
+                await backoff.sleep()
 
     async def _follow(self, stream: AsyncChangeStream) -> None:
         saved_at = time.monotonic()
@@ -245,7 +255,7 @@ class Watcher:
                 invoice_id = change["documentKey"]["_id"]
                 self._audit.delivered(invoice_id)
                 self._offer(invoice_id)
-            elif change is not None:
+            elif change is not None and change["operationType"] != "invalidate":  # that one is told below
                 log.warning("change stream event %r on the invoices collection", change["operationType"])
             self._token = stream.resume_token or self._token
             if self._token != self._saved_token and time.monotonic() - saved_at >= TOKEN_SAVE_SECONDS:
@@ -301,10 +311,10 @@ class Watcher:
             try:
                 if self._offered:
                     claim = await self.queue.claim(self._offered.popleft())
+                    if claim is not None and self._stopping.is_set():
+                        self._held[claim.token] = claim  # handed back with the others on the way out
+                        return None
                     if claim is not None:
-                        if self._stopping.is_set():
-                            await self.queue.hand_back(claim)
-                            return None
                         return claim
                     continue
                 if self._backlog:
@@ -320,6 +330,11 @@ class Watcher:
                 self._backlog = True
                 await backoff.sleep()
                 continue
+            except Exception:  # a bug must not stop the claims for good
+                log.exception("claiming failed; trying again in %.1f s", backoff.delay)
+                self._backlog = True
+                await backoff.sleep()
+                continue
             if self._offered or self._backlog:
                 continue
             timeout = None if retry_at is None else max(0.0, (retry_at - now_ms()).total_seconds())
@@ -332,6 +347,8 @@ class Watcher:
     async def _process(self, claim: Claim) -> None:
         """One claim, start to end. Cancelled (shutdown), it stays in `_held` to be handed back."""
         self._held[claim.token] = claim
+        metrics.IN_FLIGHT.inc()
+        metrics.QUEUED.observe((claim.claimed_at - claim.queued_at).total_seconds())
         try:
             try:
                 outcome = await self._extract(claim)
@@ -344,10 +361,11 @@ class Watcher:
             log.exception("invoice %s: the outcome could not be written; its lease will expire", claim.id)
             self._held.pop(claim.token, None)  # stop renewing it, so the sweep requeues it
         finally:
+            metrics.IN_FLIGHT.dec()
             self._capacity.release()
 
     async def _extract(self, claim: Claim) -> JobResult | Failure:
-        data = await self._retrying(f"reading the file of invoice {claim.id}", self._read_file, claim)
+        data = await self._until_done(f"reading the file of invoice {claim.id}", lambda: self._read_file(claim))
         if data is None:
             return Failure(FILE_MISSING, "The stored file of this invoice is missing; upload it again.", False)
         timeout = self.settings.job_timeout_seconds
@@ -372,45 +390,51 @@ class Watcher:
             return None
 
     async def _finish(self, claim: Claim, outcome: JobResult | Failure) -> None:
-        now = now_ms()
-        attempts = 0
+        now = now_ms()  # the same on every try, so that a write applied without its reply is recognised
+        tries = 0
 
-        async def write(_: Claim) -> InvoiceStatus | None:
-            nonlocal attempts
-            attempts += 1
-            return await self.queue.finish(claim, outcome, now, retried=attempts > 1)
+        async def write() -> InvoiceStatus | None:
+            nonlocal tries
+            tries += 1
+            return await self.queue.finish(claim, outcome, now, retried=tries > 1)
 
-        status = await self._retrying(f"writing the outcome of invoice {claim.id}", write, claim)
+        status = await self._until_done(f"writing the outcome of invoice {claim.id}", write)
         self._count(claim, outcome, status)
 
-    async def _retrying(self, what: str, operation: Any, claim: Claim) -> Any:
+    async def _until_done(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run a database operation of a job until it succeeds: a database that is away holds the job
         (and its slot) until it is back. Shutdown cancels the job and hands the claim back."""
         backoff = Backoff(asyncio.Event())  # a job's retries are not cut short by a stop: its write matters
         while True:
             try:
-                return await operation(claim)
+                return await operation()
             except PyMongoError as exc:
                 log.warning("%s failed (%s); trying again in %.1f s", what, exc, backoff.delay)
                 await backoff.sleep()
 
     def _count(self, claim: Claim, outcome: JobResult | Failure, status: InvoiceStatus | None) -> None:
+        if isinstance(outcome, JobResult):
+            metrics.EXTRACT.observe(outcome.extract_ms / 1000)
         if status is None:
             self.counters.lost += 1
+            metrics.OUTCOMES.labels("lost").inc()
             log.warning("invoice %s: the lease passed to someone else before the result was written; discarded",
                         claim.id)
         elif status == InvoiceStatus.processed:
             self.counters.processed += 1
+            metrics.OUTCOMES.labels("processed").inc()
             log.info("invoice %s processed (attempt %d, extraction %.0f ms)", claim.id, claim.attempts,
                      outcome.extract_ms if isinstance(outcome, JobResult) else 0)
         else:
             failure = outcome if isinstance(outcome, Failure) else Failure.of(outcome)
             if status == InvoiceStatus.failed:
                 self.counters.failed += 1
+                metrics.OUTCOMES.labels("failed").inc()
                 log.info("invoice %s failed (attempt %d): %s: %s", claim.id, claim.attempts, failure.code,
                          failure.message)
             else:
                 self.counters.retried += 1
+                metrics.OUTCOMES.labels("retried").inc()
                 log.info("invoice %s will be retried (attempt %d): %s: %s", claim.id, claim.attempts,
                          failure.code, failure.message)
                 self._wake.set()  # the claim loop recomputes when the next retry is due
@@ -433,6 +457,8 @@ class Watcher:
                         await task()
                     except PyMongoError as exc:
                         log.warning("%s failed (%s)", task.__name__.strip("_").replace("_", " "), exc)
+                    except Exception:  # a bug must not stop the heartbeat for good
+                        log.exception("%s failed", task.__name__.strip("_").replace("_", " "))
             await asyncio.sleep(max(0.0, min(due.values()) - time.monotonic()))
 
     async def _heartbeat(self) -> None:
@@ -460,6 +486,7 @@ class Watcher:
         missed = await self._audit.missed(self.queue)
         if missed:
             self.counters.swept += len(missed)
+            metrics.SWEPT.inc(len(missed))
             log.warning("sweep: %d pending invoices were never delivered by the change stream; claiming them",
                         len(missed))
         self._request_backlog()
@@ -469,19 +496,20 @@ class Watcher:
     async def _shutdown(self, claims: asyncio.Task, stream: asyncio.Task, maintenance: asyncio.Task) -> None:
         loop = asyncio.get_running_loop()
         grace = self.settings.shutdown_grace_seconds
-        deadline = loop.time() + grace - min(2.0, grace / 4)  # the rest is for handing back and saying goodbye
+        end = loop.time() + grace
+        jobs_end = end - min(2.0, grace / 4)  # the rest is for handing back and saying goodbye
         log.info("stopping: no new claims; %d running jobs get up to %.0f s", len(self._jobs), grace)
-        await asyncio.wait({claims}, timeout=max(0.0, deadline - loop.time()))
+        await asyncio.wait({claims}, timeout=max(0.0, jobs_end - loop.time()))
         claims.cancel()
         stream.cancel()
-        waiting = [task for task, running in self._jobs.items() if not running]
-        for task in waiting:  # claimed but not started: give them back at once
-            task.cancel()
+        for task, running in list(self._jobs.items()):
+            if not running:  # claimed but not started: give them back at once
+                task.cancel()
         running = [task for task, running in self._jobs.items() if running]
         if running and not self._hurry.is_set():
             finished = asyncio.gather(*running, return_exceptions=True)
             hurry = asyncio.create_task(self._hurry.wait())
-            await asyncio.wait({finished, hurry}, timeout=max(0.0, deadline - loop.time()),
+            await asyncio.wait({finished, hurry}, timeout=max(0.0, jobs_end - loop.time()),
                                return_when=asyncio.FIRST_COMPLETED)
             hurry.cancel()
         for task in list(self._jobs):
@@ -489,33 +517,27 @@ class Watcher:
         await asyncio.gather(claims, stream, *self._jobs, return_exceptions=True)
         maintenance.cancel()
         await asyncio.gather(maintenance, return_exceptions=True)
-        await self._hand_back_all()
-        await self._close()
+        await self._close(timeout=max(1.0, end - loop.time()))
 
-    async def _hand_back_all(self) -> None:
-        if not self._held:
-            return
-        try:
-            handed = await asyncio.wait_for(
-                asyncio.gather(*(self.queue.hand_back(claim) for claim in self._held.values())), DB_TIMEOUT_AT_EXIT
-            )
-            log.info("handed %d unfinished invoices back to pending", sum(handed))
-        except (PyMongoError, TimeoutError) as exc:
-            log.warning("could not hand %d invoices back (%s); their leases will expire", len(self._held), exc)
-
-    async def _close(self) -> None:
+    async def _close(self, timeout: float = DB_TIMEOUT_AT_EXIT) -> None:
         if self._queue is not None:
             try:
-                await asyncio.wait_for(self._save_token(), DB_TIMEOUT_AT_EXIT)
-                await asyncio.wait_for(
-                    WatcherHeartbeat.get_pymongo_collection().delete_one({"_id": self.id}), DB_TIMEOUT_AT_EXIT
-                )
+                await asyncio.wait_for(self._say_goodbye(), timeout)
             except (PyMongoError, TimeoutError) as exc:
-                log.warning("could not save the resume token or remove the heartbeat (%s)", exc)
+                log.warning("could not finish with the database before exiting (%s); the leases of invoices not "
+                            "handed back will expire", exc)
         await self.pool.close()
         if self._client is not None:
             await self._client.close()
         log.info("watcher %s stopped: %s", self.id, self.counters)
+
+    async def _say_goodbye(self) -> None:
+        """Hand back unfinished claims, save the resume token, remove the heartbeat."""
+        if self._held:
+            handed = await asyncio.gather(*(self.queue.hand_back(claim) for claim in self._held.values()))
+            log.info("handed %d unfinished invoices back to pending", sum(handed))
+        await self._save_token()
+        await WatcherHeartbeat.get_pymongo_collection().delete_one({"_id": self.id})
 
 
 async def _wait_event(event: asyncio.Event, timeout: float | None) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.watcher.conftest import CONCURRENCY, FAST_WATCHER, wait_until, watcher_ready
+from tests.watcher.conftest import CONCURRENCY, FAST_WATCHER, wait_until
 from tests.watcher.invoices import queue_invoices, statuses
 
 PREFETCH = int(FAST_WATCHER["WATCHER_PREFETCH"])

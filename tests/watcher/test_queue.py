@@ -155,7 +155,8 @@ async def test_a_processed_result_keeps_money_exact_and_adds_to_the_search_terms
     assert fields["invoice_date"]["value"] == "2024-03-09"
     assert "text" not in doc["extraction"]
     read_back = ExtractionResult.model_validate(from_bson(doc["extraction"]))
-    assert read_back.fields.total.value == Decimal("1234.50") and read_back.fields.invoice_date.value == date(2024, 3, 9)
+    assert read_back.fields.total.value == Decimal("1234.50")
+    assert read_back.fields.invoice_date.value == date(2024, 3, 9)
     terms = doc["search_terms"]
     assert {"invoice", "txt"} <= set(terms)  # the filename's, set at upload, are kept
     assert {"backerei", "kohler", "2024", "007", "2024007", "rechnung", "uber"} <= set(terms)
