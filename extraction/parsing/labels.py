@@ -59,7 +59,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "due_date": (
         (r"(?:payment\s*)?due\s*(?:date|by|on)", 1.0),
-        (r"date\s*due|pay(?:ment)?\s*by|payable\s*by", 0.9),
+        (r"date\s*due|pay(?:ment)?\s*by|payable\s*(?:by|until)|(?:remit|pay)\s*(?:until|before)", 0.9),
         (r"(?:fallig(?:keit)?s?(?:datum)?|zahlbar\s*bis|zahlungsziel|(?:uberweisen|zahlen)\s*sie\s*bis(?:\s*zum)?)", 1.0),
         (r"(?:date\s*(?:d'|de\s*l'?)?\s*echeance|echeance|date\s*limite(?:\s*de\s*paiement)?|a\s*payer\s*avant)", 1.0),
         (r"(?:vervaldatum|vervaldag|uiterste\s*betaaldatum|betalen\s*voor)", 1.0),

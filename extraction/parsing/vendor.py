@@ -261,9 +261,22 @@ def _vendor_candidates(layout: Layout, excluded: set[int], labelled: list[Labell
             score -= 0.5
         if _STREET.search(text) and id(cell) not in label_targets:
             score -= 0.4  # an address line
+        elif _address_follows(layout, cell):
+            score += 0.2  # a name with its address under it
         scored.append((score, cell))
     scored.sort(key=lambda item: (-item[0], item[1].row))
     return scored
+
+
+def _address_follows(layout: Layout, cell: Cell) -> bool:
+    """Whether one of the next two rows, in the cell's column, is an address line."""
+    for row in layout.rows[cell.row + 1 : cell.row + 3]:
+        if row.page != cell.page:
+            return False
+        column = [c for c in row.cells if c.bbox[0] < cell.bbox[2] and c.bbox[2] > cell.bbox[0]]
+        if any(_STREET.search(c.text) for c in column):
+            return True
+    return False
 
 
 def _continues(upper: Cell, lower: Cell, pairs: _KeyCells) -> bool:
@@ -381,8 +394,14 @@ def _union_box(boxes: list[BBox]) -> BBox:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
+# Measured on the three sets: even the best-supported name line is the labelled name only about nine
+# times in ten (trade name vs legal name, a name over two lines, one misread letter), so a vendor name
+# never reaches the 0.8 that promises 98 %.
+_MAX_CONFIDENCE = 0.75
+
+
 def _confidence(score: float, runner_up: float, ocr_confidence: float) -> float:
-    confidence = min(0.95, 0.3 + 0.45 * score)
+    confidence = min(_MAX_CONFIDENCE, 0.3 + 0.45 * score)
     if score - runner_up < 0.2:
         confidence -= 0.2  # another line is almost as likely to be the vendor
     return max(0.0, confidence * min(1.0, 0.35 + ocr_confidence))
