@@ -17,27 +17,19 @@ from core.config import Settings, get_settings
 from extraction import extract as run_extraction
 from extraction.evaluation import CONFIDENT, DocumentOutcome, Report, evaluate, load_labels
 from extraction.models import FIELD_NAMES, ExtractionOptions, ExtractionResult
+from watcher.worker import extraction_options
 
 console = Console()
 Engine = Literal["auto", "tesseract", "rapidocr"]
 
 
 def _options(settings: Settings, *, engine: str | None, llm: bool, ocr_only: bool = False, text: bool = True) -> ExtractionOptions:
+    """The watcher's options (same settings, same limits), with this command's choices on top."""
     if llm and not (settings.llm_base_url and settings.llm_model):
         console.print("[red]--llm needs LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY if the server wants one).[/red]")
         raise typer.Exit(2)
-    return ExtractionOptions(
-        ocr_engine=engine or settings.ocr_engine,  # type: ignore[arg-type]
-        ocr_languages=settings.ocr_languages,
-        ocr_only=ocr_only,
-        use_llm=llm,
-        llm_base_url=settings.llm_base_url,
-        llm_model=settings.llm_model,
-        llm_api_key=settings.llm_api_key,
-        llm_timeout_seconds=settings.llm_timeout_seconds,
-        max_pages=settings.max_pdf_pages,
-        max_pixels=settings.max_image_pixels,
-        include_text=text,
+    return extraction_options(settings).model_copy(
+        update={"ocr_engine": engine or settings.ocr_engine, "ocr_only": ocr_only, "use_llm": llm, "include_text": text}
     )
 
 

@@ -105,8 +105,16 @@ def _document_type(code: str | None) -> str:
     return "corrected_invoice" if code in _CORRECTED_CODES else "invoice"
 
 
-def _exact(value: object) -> FieldValue | None:
-    return None if value is None else FieldValue(value=value, confidence=1.0, source="xml")
+def _exact_fields(line_items: list[LineItem], **values: object) -> InvoiceFields:
+    """The XML's values as the truth: confidence 1.0, source "xml"."""
+    exact = {name: FieldValue(value=value, confidence=1.0, source="xml") for name, value in values.items() if value is not None}
+    return InvoiceFields(**exact, line_items=line_items)
+
+
+def _xml_item(description: str | None, quantity: Decimal | None, unit_price: Decimal | None, amount: Decimal | None) -> LineItem:
+    return LineItem(
+        description=description, quantity=quantity, unit_price=unit_price, amount=amount, confidence=1.0, source="xml"
+    )
 
 
 def _join_address(*parts: str | None) -> str | None:
@@ -162,16 +170,9 @@ def _cii_line_items(transaction: etree._Element) -> list[LineItem]:
         description = _text(_find(line, "SpecifiedTradeProduct", "Name"))
         if description is None and amount is None:
             continue  # a free-text note line (ZUGFeRD 1.0 EXTENDED), not a position
-        items.append(
-            LineItem(
-                description=description,
-                quantity=_decimal(_find(delivery, "BilledQuantity")),
-                unit_price=_decimal(_find(agreement, "NetPriceProductTradePrice", "ChargeAmount")),
-                amount=amount,
-                confidence=1.0,
-                source="xml",
-            )
-        )
+        quantity = _decimal(_find(delivery, "BilledQuantity"))
+        unit_price = _decimal(_find(agreement, "NetPriceProductTradePrice", "ChargeAmount"))
+        items.append(_xml_item(description, quantity, unit_price, amount))
     return items
 
 
@@ -195,20 +196,20 @@ def _parse_cii(root: etree._Element) -> InvoiceFields:
     due_dates = [
         _date(element) for element in _find_all(settlement, "SpecifiedTradePaymentTerms", "DueDateDateTime")
     ]
-    return InvoiceFields(
-        invoice_number=_exact(_text(_find(document, "ID"))),
-        invoice_date=_exact(_date(_find(document, "IssueDateTime"))),
-        due_date=_exact(next((d for d in due_dates if d is not None), None)),
-        vendor_name=_exact(vendor),
-        vendor_address=_exact(vendor_address),
-        vendor_tax_id=_exact(vendor_tax_id),
-        customer_name=_exact(customer),
-        currency=_exact(currency),
-        subtotal=_exact(_decimal(_find(summation, "TaxBasisTotalAmount"))),
-        tax=_exact(_money_in_currency(_find_all(summation, "TaxTotalAmount"), currency)),
-        total=_exact(_decimal(_find(summation, "GrandTotalAmount"))),
-        document_type=_exact(_document_type(_text(_find(document, "TypeCode")))),
-        line_items=_cii_line_items(transaction) if transaction is not None else [],
+    return _exact_fields(
+        _cii_line_items(transaction) if transaction is not None else [],
+        invoice_number=_text(_find(document, "ID")),
+        invoice_date=_date(_find(document, "IssueDateTime")),
+        due_date=next((d for d in due_dates if d is not None), None),
+        vendor_name=vendor,
+        vendor_address=vendor_address,
+        vendor_tax_id=vendor_tax_id,
+        customer_name=customer,
+        currency=currency,
+        subtotal=_decimal(_find(summation, "TaxBasisTotalAmount")),
+        tax=_money_in_currency(_find_all(summation, "TaxTotalAmount"), currency),
+        total=_decimal(_find(summation, "GrandTotalAmount")),
+        document_type=_document_type(_text(_find(document, "TypeCode"))),
     )
 
 
@@ -240,30 +241,28 @@ def _parse_ubl(root: etree._Element, line_name: str, quantity_name: str, type_co
     customer, _, _ = _ubl_party(_find(root, "AccountingCustomerParty"))
     due = _date(_find(root, "DueDate")) or _date(_find(root, "PaymentMeans", "PaymentDueDate"))
     items = [
-        LineItem(
-            description=_text(_find(line, "Item", "Name")),
-            quantity=_decimal(_find(line, quantity_name)),
-            unit_price=_decimal(_find(line, "Price", "PriceAmount")),
-            amount=_decimal(_find(line, "LineExtensionAmount")),
-            confidence=1.0,
-            source="xml",
+        _xml_item(
+            _text(_find(line, "Item", "Name")),
+            _decimal(_find(line, quantity_name)),
+            _decimal(_find(line, "Price", "PriceAmount")),
+            _decimal(_find(line, "LineExtensionAmount")),
         )
         for line in _find_all(root, line_name)
     ]
-    return InvoiceFields(
-        invoice_number=_exact(_text(_find(root, "ID"))),
-        invoice_date=_exact(_date(_find(root, "IssueDate"))),
-        due_date=_exact(due),
-        vendor_name=_exact(vendor),
-        vendor_address=_exact(vendor_address),
-        vendor_tax_id=_exact(vendor_tax_id),
-        customer_name=_exact(customer),
-        currency=_exact(currency),
-        subtotal=_exact(_decimal(_find(totals, "TaxExclusiveAmount"))),
-        tax=_exact(_money_in_currency(_find_all(root, "TaxTotal", "TaxAmount"), currency)),
-        total=_exact(_decimal(_find(totals, "TaxInclusiveAmount"))),
-        document_type=_exact(_document_type(type_code)),
-        line_items=items,
+    return _exact_fields(
+        items,
+        invoice_number=_text(_find(root, "ID")),
+        invoice_date=_date(_find(root, "IssueDate")),
+        due_date=due,
+        vendor_name=vendor,
+        vendor_address=vendor_address,
+        vendor_tax_id=vendor_tax_id,
+        customer_name=customer,
+        currency=currency,
+        subtotal=_decimal(_find(totals, "TaxExclusiveAmount")),
+        tax=_money_in_currency(_find_all(root, "TaxTotal", "TaxAmount"), currency),
+        total=_decimal(_find(totals, "TaxInclusiveAmount")),
+        document_type=_document_type(type_code),
     )
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from extraction.models import FieldValue, Source
 from extraction.parsing.dates import find_dates
 from extraction.parsing.labels import find_labels
 from extraction.parsing.layout import Layout
-from extraction.parsing.pairing import Found, LabelledCell, values_for_label
+from extraction.parsing.pairing import Evidence, Found, LabelledCell, values_for_label
 
 # An id: letters, digits and the joiners ids use (/ - _ .), with at least one digit.
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_/.\-]*[A-Za-z0-9]|[0-9]")
@@ -38,21 +37,8 @@ def _follows_label(found: Found) -> bool:
     return _LEADING.sub("", gap) == ""
 
 
-@dataclass
-class _Candidate:
-    scores: list[float] = field(default_factory=list)
-    found: list[Found] = field(default_factory=list)
-
-    @property
-    def strength(self) -> float:
-        miss = 1.0
-        for score in self.scores:
-            miss *= 1.0 - score
-        return 1.0 - miss
-
-
 def choose_invoice_number(layout: Layout, labelled: list[LabelledCell], source: Source) -> FieldValue[str] | None:
-    candidates: dict[str, _Candidate] = {}
+    candidates: dict[str, Evidence] = {}
     for item in labelled:
         for label in item.labels:
             if label.field != "invoice_number":
@@ -63,10 +49,9 @@ def choose_invoice_number(layout: Layout, labelled: list[LabelledCell], source: 
                     continue
                 if weak_title and (found.link < 0.8 or found.cell.bbox[1] - item.cell.bbox[3] > 3 * item.cell.height):
                     break  # a bare "Invoice" title only vouches for an id right next to or under it
-                candidate = candidates.setdefault(found.value, _Candidate())
                 skipped_rows = found.where == "below" and found.cell.row > item.cell.row + 1
-                candidate.scores.append(label.strength * found.link * (0.8 if skipped_rows else 1.0))
-                candidate.found.append(found)
+                score = label.strength * found.link * (0.8 if skipped_rows else 1.0)
+                candidates.setdefault(found.value, Evidence(found.value)).add(score, found)
                 break
     if not candidates:
         return None
@@ -75,12 +60,4 @@ def choose_invoice_number(layout: Layout, labelled: list[LabelledCell], source: 
     confidence = 0.4 + 0.55 * best.strength
     if len(ranked) > 1 and ranked[1][1].strength > 0.7 * best.strength:
         confidence -= 0.25  # two labelled ids compete
-    where = max(best.found, key=lambda f: f.link)
-    confidence *= min(1.0, 0.35 + where.ocr_confidence)
-    return FieldValue(
-        value=value,
-        confidence=round(max(0.0, min(1.0, confidence)), 3),
-        source=source,
-        page=where.cell.page,
-        bbox=where.bbox,
-    )
+    return max(best.found, key=lambda f: f.link).field_value(value, confidence, source)

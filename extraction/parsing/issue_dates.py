@@ -14,22 +14,9 @@ from datetime import date
 from extraction.models import FieldValue, Source
 from extraction.parsing.dates import DateMatch, find_dates
 from extraction.parsing.layout import Layout
-from extraction.parsing.pairing import Found, LabelledCell, values_for_label
+from extraction.parsing.pairing import Evidence, Found, LabelledCell, values_for_label
 
 _DATE_LABELS = ("invoice_date", "due_date", "other_date")
-
-
-@dataclass
-class _Evidence:
-    scores: list[float]
-    found: Found
-
-    @property
-    def strength(self) -> float:
-        miss = 1.0
-        for score in self.scores:
-            miss *= 1.0 - score
-        return 1.0 - miss
 
 
 @dataclass(frozen=True)
@@ -45,26 +32,25 @@ def _extractor(day_first: bool | None):  # type: ignore[no-untyped-def]
     return extract
 
 
-def _field(evidence: _Evidence, confidence: float, source: Source) -> FieldValue[date]:
-    found = evidence.found
+def _single(found: Found, score: float) -> Evidence:
+    evidence = Evidence(found.value.value)
+    evidence.add(score, found)
+    return evidence
+
+
+def _field(evidence: Evidence, confidence: float, source: Source) -> FieldValue[date]:
+    found = evidence.found[0]  # where the first cue found it
     match: DateMatch = found.value
     if match.ambiguous:
         confidence *= 0.85  # day and month could be swapped; the document did not settle it
-    confidence *= min(1.0, 0.35 + found.ocr_confidence)
-    return FieldValue(
-        value=match.value,
-        confidence=round(max(0.0, min(1.0, confidence)), 3),
-        source=source,
-        page=found.cell.page,
-        bbox=found.bbox,
-    )
+    return found.field_value(match.value, confidence, source)
 
 
 def choose_dates(
     layout: Layout, labelled: list[LabelledCell], source: Source, *, day_first: bool | None
 ) -> IssueDates:
     extract = _extractor(day_first)
-    claims: dict[str, dict[date, _Evidence]] = defaultdict(dict)
+    claims: dict[str, dict[date, Evidence]] = defaultdict(dict)
     for item in labelled:
         for label in item.labels:
             if label.field in _DATE_LABELS:
@@ -84,8 +70,7 @@ def choose_dates(
             if found is None:
                 continue
             role = "invoice_date" if label.field == "invoice_number" else label.field
-            evidence = claims[role].setdefault(found.value.value, _Evidence([], found))
-            evidence.scores.append(weight)
+            claims[role].setdefault(found.value.value, Evidence(found.value.value)).add(weight, found)
 
     unclaimed = _unclaimed_dates(layout, claims, extract)
     invoice = _choose_invoice_date(claims, unclaimed, source)
@@ -98,7 +83,7 @@ def choose_dates(
 
 
 def _unclaimed_dates(
-    layout: Layout, claims: dict[str, dict[date, _Evidence]], extract
+    layout: Layout, claims: dict[str, dict[date, Evidence]], extract
 ) -> list[Found]:  # type: ignore[no-untyped-def]
     claimed = {value for role in claims.values() for value in role}
     unclaimed = []
@@ -110,20 +95,20 @@ def _unclaimed_dates(
 
 
 def _choose_invoice_date(
-    claims: dict[str, dict[date, _Evidence]], unclaimed: list[Found], source: Source
+    claims: dict[str, dict[date, Evidence]], unclaimed: list[Found], source: Source
 ) -> FieldValue[date] | None:
     labelled = claims.get("invoice_date", {})
     other = set(claims.get("due_date", {})) | set(claims.get("other_date", {}))
     # A document that prints a single date leaves little doubt about which one it is.
     only_date = len({*labelled, *other, *(f.value.value for f in unclaimed)}) == 1
     if labelled:
-        ranked = sorted(labelled.values(), key=lambda e: (e.strength, -e.found.cell.row), reverse=True)
+        ranked = sorted(labelled.values(), key=lambda e: (e.strength, -e.found[0].cell.row), reverse=True)
         best = ranked[0]
         confidence = 0.5 + 0.45 * best.strength + (0.1 if only_date else 0.0)
-        distinct = {e.found.value.value for e in ranked}
+        distinct = {e.value for e in ranked}
         if len(distinct) > 1 and ranked[1].strength > 0.8 * best.strength:
             confidence -= 0.25  # two labelled dates that disagree
-        if best.found.value.value in other:
+        if best.value in other:
             confidence -= 0.2  # the same date is also called a due / delivery date
         return _field(best, confidence, source)
     if not unclaimed:
@@ -131,5 +116,5 @@ def _choose_invoice_date(
     # No label: on receipts and simple bills the first printed date is the date of issue.
     first = min(unclaimed, key=lambda f: (f.cell.row, f.start))
     confidence = 0.85 if only_date else 0.55
-    return _field(_Evidence([confidence], first), confidence, source)
+    return _field(_single(first, confidence), confidence, source)
 

@@ -8,10 +8,10 @@ cell is certain, the row's next cell nearly so, a cell two rows below much less.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from extraction.models import BBox
+from extraction.models import BBox, FieldValue, Source
 from extraction.parsing.labels import LabelMatch, find_labels
 from extraction.parsing.layout import Cell, Layout
 
@@ -42,6 +42,39 @@ class Found:
     @property
     def ocr_confidence(self) -> float:
         return self.cell.span_confidence(self.start, self.end)
+
+    def field_value(self, value: Any, confidence: float, source: Source) -> FieldValue:
+        return self.cell.field_value(value, confidence, source, self.start, self.end)
+
+
+@dataclass(eq=False)
+class Evidence:
+    """Every cue that points at one value: how strongly each does, and where it was found."""
+
+    value: Any
+    scores: list[float] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
+
+    def add(self, score: float, found: Found) -> None:
+        self.scores.append(score)
+        self.found.append(found)
+
+    @property
+    def strength(self) -> float:
+        """Noisy-or of the cues: independent cues add up, two weak ones beat one."""
+        miss = 1.0
+        for score in self.scores:
+            miss *= 1.0 - score
+        return 1.0 - miss
+
+    @property
+    def best(self) -> Found:
+        """Where the value was found most clearly (ties: further down the page)."""
+        return max(self.found, key=lambda f: (f.link * (f.label.strength if f.label else 0.3), f.cell.row))
+
+    @property
+    def last_row(self) -> int:
+        return max(f.cell.row for f in self.found)
 
 
 @dataclass(frozen=True)

@@ -130,11 +130,4 @@ def choose_vendor_tax_id(layout: Layout, customer_cells: set[int], source: Sourc
     best = max(hits, key=lambda h: (h.strength, -h.cell.row))
     distinct = {h.value for h in hits if h.strength >= 0.85}
     confidence = best.strength - (0.25 if len(distinct) > 1 else 0.0)
-    confidence *= min(1.0, 0.35 + best.cell.span_confidence(best.start, best.end))
-    return FieldValue(
-        value=best.value,
-        confidence=round(max(0.0, min(1.0, confidence)), 3),
-        source=source,
-        page=best.cell.page,
-        bbox=best.cell.span_bbox(best.start, best.end),
-    )
+    return best.cell.field_value(best.value, confidence, source, best.start, best.end)

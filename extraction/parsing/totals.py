@@ -10,14 +10,14 @@ signals agree, the higher the confidence; a total that only a weak label ("Amoun
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import product
 
 from extraction.models import FieldValue, Source
 from extraction.parsing.amounts import find_amounts
 from extraction.parsing.layout import Layout
-from extraction.parsing.pairing import Found, LabelledCell, values_for_label
+from extraction.parsing.pairing import Evidence, Found, LabelledCell, values_for_label
 
 _ROLES = ("total", "subtotal", "tax")
 _CENT = Decimal("0.01")
@@ -30,29 +30,6 @@ def _amount_extractor(text: str) -> list[tuple[Decimal, int, int]]:
 
 
 @dataclass
-class _Candidate:
-    value: Decimal
-    evidence: list[float] = field(default_factory=list)
-    found: list[Found] = field(default_factory=list)
-
-    @property
-    def strength(self) -> float:
-        """Noisy-or of the labels that point at this value: two weak labels beat one."""
-        miss = 1.0
-        for score in self.evidence:
-            miss *= 1.0 - score
-        return 1.0 - miss
-
-    @property
-    def best(self) -> Found:
-        return max(self.found, key=lambda f: (f.link * (f.label.strength if f.label else 0.3), f.cell.row))
-
-    @property
-    def last_row(self) -> int:
-        return max(f.cell.row for f in self.found)
-
-
-@dataclass
 class Totals:
     total: FieldValue[Decimal] | None
     subtotal: FieldValue[Decimal] | None
@@ -60,9 +37,9 @@ class Totals:
     consistent: bool  # the arithmetic closed: subtotal + tax = total, or cash - change = total, ...
 
 
-def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Decimal, _Candidate]]:
+def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Decimal, Evidence]]:
     """Amount candidates per role, plus "payment" amounts (cash, change, rounding) for the arithmetic."""
-    candidates: dict[str, dict[Decimal, _Candidate]] = {role: {} for role in (*_ROLES, "payment")}
+    candidates: dict[str, dict[Decimal, Evidence]] = {role: {} for role in (*_ROLES, "payment")}
     for item in labelled:
         for label in item.labels:
             if label.field not in candidates:
@@ -78,9 +55,7 @@ def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Dec
                 continue
             # Payment lines print their sign inconsistently ("Change 20.00-", "Rounding -0.01"): keep magnitudes.
             value = abs(chosen.value) if label.field == "payment" else chosen.value
-            role = candidates[label.field].setdefault(value, _Candidate(value))
-            role.evidence.append(label.strength * chosen.link)
-            role.found.append(chosen)
+            candidates[label.field].setdefault(value, Evidence(value)).add(label.strength * chosen.link, chosen)
     return candidates
 
 
@@ -97,7 +72,7 @@ def _column_value(found: list[Found]) -> Found | None:
     return column[0]
 
 
-def _add_derived_totals(candidates: dict[str, dict[Decimal, _Candidate]]) -> None:
+def _add_derived_totals(candidates: dict[str, dict[Decimal, Evidence]]) -> None:
     """When OCR lost the total's own line, the amounts around it can still pin it down: a subtotal
     plus tax (or a subtotal alone), possibly rounded to 0.05, that is also what was paid
     (cash, or cash minus change). Such a value becomes a weak total candidate; scoring does the rest."""
@@ -112,9 +87,7 @@ def _add_derived_totals(candidates: dict[str, dict[Decimal, _Candidate]]) -> Non
     for part in parts:
         for value in {part, _round_to_step(part)}:
             if value > 0 and value in paid:
-                candidate = totals.setdefault(value, _Candidate(value))
-                candidate.evidence.append(0.3)
-                candidate.found.append(paid[value])
+                totals.setdefault(value, Evidence(value)).add(0.3, paid[value])
 
 
 def _adds_up(subtotal: Decimal, tax: Decimal, total: Decimal) -> bool:
@@ -123,8 +96,8 @@ def _adds_up(subtotal: Decimal, tax: Decimal, total: Decimal) -> bool:
 
 
 def _score_totals(
-    candidates: dict[str, dict[Decimal, _Candidate]], line_sum: Decimal | None
-) -> list[tuple[float, bool, _Candidate]]:
+    candidates: dict[str, dict[Decimal, Evidence]], line_sum: Decimal | None
+) -> list[tuple[float, bool, Evidence]]:
     totals, subtotals, taxes = (candidates[role] for role in _ROLES)
     payments = list(candidates["payment"])
     adjustments = {p for p in payments if p < _ROUNDING_STEP}
@@ -172,7 +145,7 @@ def _round_to_step(value: Decimal) -> Decimal:
     return (value / _ROUNDING_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP) * _ROUNDING_STEP
 
 
-def _prefer_rounded(best: _Candidate, candidates: dict[str, dict[Decimal, _Candidate]]) -> _Candidate:
+def _prefer_rounded(best: Evidence, candidates: dict[str, dict[Decimal, Evidence]]) -> Evidence:
     """A receipt that prints 48.16 and then 48.15 (as "Rounded total", "Rounding" or the cash paid) was paid 48.15."""
     rounded = _round_to_step(best.value)
     if rounded == best.value:
@@ -184,26 +157,18 @@ def _prefer_rounded(best: _Candidate, candidates: dict[str, dict[Decimal, _Candi
     return best
 
 
-def _field(candidate: _Candidate, confidence: float, source: Source) -> FieldValue[Decimal]:
-    best = candidate.best
-    confidence *= min(1.0, 0.35 + best.ocr_confidence)  # OCR doubts about the digits lower trust
-    return FieldValue(
-        value=candidate.value,
-        confidence=round(max(0.0, min(1.0, confidence)), 3),
-        source=source,
-        page=best.cell.page,
-        bbox=best.bbox,
-    )
+def _field(candidate: Evidence, confidence: float, source: Source) -> FieldValue[Decimal]:
+    return candidate.best.field_value(candidate.value, confidence, source)
 
 
-def _confidence(candidate: _Candidate, closed: bool, runner_up_gap: float) -> float:
-    strongest = max(candidate.evidence)
+def _confidence(candidate: Evidence, closed: bool, runner_up_gap: float) -> float:
+    strongest = max(candidate.scores)
     if closed:
         return 0.97 if strongest >= 0.5 else 0.85
     # Without arithmetic only one clearly labelled line can make a total trustworthy; weak labels that
     # happen to agree ("Amount" over a column, "Total" of a section) do not add up to certainty.
     base = 0.35 + 0.45 * strongest
-    if len(candidate.evidence) >= 2 and strongest >= 0.9:
+    if len(candidate.scores) >= 2 and strongest >= 0.9:
         base += 0.05
     if runner_up_gap < 0.15:
         base -= 0.2  # another candidate is nearly as good: the choice is a coin toss
@@ -233,8 +198,8 @@ def choose_totals(
 
 
 def _matching_parts(
-    candidates: dict[str, dict[Decimal, _Candidate]], total: Decimal | None
-) -> tuple[tuple[_Candidate, float] | None, tuple[_Candidate, float] | None]:
+    candidates: dict[str, dict[Decimal, Evidence]], total: Decimal | None
+) -> tuple[tuple[Evidence, float] | None, tuple[Evidence, float] | None]:
     """Subtotal and tax: the pair that adds up to the total, else each one's best labelled value."""
     subtotals, taxes = candidates["subtotal"], candidates["tax"]
     if total is not None:
@@ -242,7 +207,7 @@ def _matching_parts(
         if pairs:
             s, t = max(pairs, key=lambda pair: pair[0].strength + pair[1].strength)
             return (s, 0.95), (t, 0.95)
-    by_strength: dict[str, tuple[_Candidate, float] | None] = defaultdict(lambda: None)
+    by_strength: dict[str, tuple[Evidence, float] | None] = defaultdict(lambda: None)
     for role, pool in (("subtotal", subtotals), ("tax", taxes)):
         plausible = [c for c in pool.values() if total is None or abs(c.value) <= abs(total)]
         if plausible:
