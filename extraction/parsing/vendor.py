@@ -40,13 +40,15 @@ _TITLE = re.compile(
     r"|delivery\s*order|statement|sales\s*order)[\s.:#]*$",
     re.IGNORECASE,
 )
-_PHONE = re.compile(r"(?:\b(?:tel|phone|fax|telefon|telefax|tél|hp|mobile|mob|whatsapp)\b|\+\d|\(\d{2,4}\)\s?\d)", re.IGNORECASE)
+_PHONE = re.compile(r"(?:\b(?:tel|te[1i]|phone|fax|telefon|telefax|tél|hp|mobile|mob|whatsapp)\b|\+\d|\(\d{2,4}\)\s?\d)", re.IGNORECASE)
 _WEB = re.compile(r"@|www\.|https?://|\.(?:com|de|fr|nl|my|net|org)\b", re.IGNORECASE)
 _REG_NO = re.compile(
     r"^\(?\s*(?:(?:co|company)\.?\s*(?:reg(?:istration)?\.?)?\s*no\.?|roc|reg(?:istration)?\.?\s*no\.?)?[\s:.]*\d{3,}[\s-]*[A-Z]?\s*\)?$"
-    r"|\b(?:co|company|reg(?:istration)?)\.?\s*(?:reg(?:istration)?\.?\s*)?no\b",
+    r"|\b(?:co|company|reg(?:istration)?)\.?\s*(?:reg(?:istration)?\.?\s*)?no\b"
+    r"|\bco\.?\s*-?\s*re[gi]\w*\s*[:.]?\s*\d",  # "(CO.REG :860671-D)", OCR: "Co-REi:360671-D"
     re.IGNORECASE,
 )
+_TAX_WORDS = re.compile(r"\b(?:gst|vat|sst|tax|ust|tva|btw)\b")
 _REG_SUFFIX = re.compile(r"\s*\(\s*(?:co|company|reg|roc)\b[^)]*\)?\s*$", re.IGNORECASE)
 _STREET = re.compile(
     r"\b(?:jalan|jln|lorong|taman|lot|no\.|street|st\.|road|rd\.?|avenue|ave|blvd|strasse|straße|str\.|weg|platz|rue"
@@ -344,11 +346,10 @@ def _address_after(layout: Layout, name_cell: Cell, excluded: set[int]) -> tuple
         if not column:
             continue
         text = " ".join(c.text for c in column).strip()
-        if _REG_NO.match(text) or (lines == [] and _LEGAL_FORM.search(text) and not re.search(r"\d", text)):
-            continue  # a registration number or the second line of the name
-        if _PHONE.search(text) or _WEB.search(text) or find_dates(text) or find_labels(text[:20]) or _TITLE.match(text):
-            break
-        if re.search(r"\b(?:gst|vat|sst|tax|ust|tva|btw)\b", fold(text)):
+        is_id = bool(_REG_NO.search(text) or _TAX_WORDS.search(fold(text)))
+        if not lines and (is_id or (_LEGAL_FORM.search(text) and not re.search(r"\d", text))):
+            continue  # between name and address: registration and tax numbers, the rest of the name
+        if is_id or _PHONE.search(text) or _WEB.search(text) or find_dates(text) or find_labels(text[:20]) or _TITLE.match(text):
             break
         lines.append(text)
         cells += column
@@ -357,10 +358,8 @@ def _address_after(layout: Layout, name_cell: Cell, excluded: set[int]) -> tuple
             break
     if not lines:
         return None
-    joined = lines[0]
-    for line in lines[1:]:
-        joined += (" " if joined.rstrip().endswith((",", "-", "/")) else ", ") + line
-    return joined, cells
+    # Lines are joined as printed, with a space: the line break is not punctuation.
+    return " ".join(lines), cells
 
 
 def _customer_name(layout: Layout, labelled: list[LabelledCell], source: Source) -> FieldValue[str] | None:

@@ -130,7 +130,7 @@ def test_vendor_from_a_seller_label_not_the_buyer_block() -> None:
     )
     fields = parse_fields(doc)
     assert fields.vendor_name is not None and fields.vendor_name.value == "Lieferant GmbH"
-    assert fields.vendor_address is not None and fields.vendor_address.value == "Lieferantenstraße 20, 80333 München"
+    assert fields.vendor_address is not None and fields.vendor_address.value == "Lieferantenstraße 20 80333 München"
     assert fields.customer_name is not None and fields.customer_name.value == "Kunde AG"
     assert fields.vendor_tax_id is not None and fields.vendor_tax_id.value == "DE123456789"
 
