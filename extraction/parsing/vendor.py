@@ -143,11 +143,12 @@ def _trim_name(text: str) -> str:
     forms = list(_LEGAL_FORM.finditer(text))
     if forms and re.search(r"\d", text[forms[0].end() :]):
         forms = forms[:1]  # "MYNEWS RETAIL SB (306295-X) FKA BISON STORES SB": the name ends at the first form
-    suffix = forms[-1] if forms else None
-    if suffix is not None and len(text) - suffix.end() > 3:
-        tail = text[suffix.end() :].strip()
-        if not re.match(r"^\(?[A-Z]{1,4}\)?$", tail):  # keep a short branch tag like "(M)"
-            text = text[: suffix.end()]
+    if forms:
+        tail = text[forms[-1].end() :].strip()
+        # A sentence after the name ("Free SAS au capital de 3.441.812 Euros") goes; a short tag
+        # ("(M)") or a seat ("Rohstoff AG Salzgitter") stays.
+        if re.search(r"\d", tail) or len(tail.split()) > 2:
+            text = text[: forms[-1].end()]
     return re.sub(r"\s*\(\s*\d[\d\s-]*[A-Z]?\s*\)\s*$", "", text).strip(" ,:;-")  # drop "(139386-X)"
 
 
@@ -285,7 +286,8 @@ def _continues(upper: Cell, lower: Cell, pairs: _KeyCells) -> bool:
     """Whether two stacked cells are one name printed over two lines."""
     if id(upper) in pairs.keys or id(lower) in pairs.keys or id(upper) in pairs.key_of:
         return False
-    if id(lower) in pairs.key_of and abs(upper.bbox[0] - lower.bbox[0]) < 2 and lower.bbox[1] - upper.bbox[3] < upper.height:
+    aligned_left = abs(upper.bbox[0] - lower.bbox[0]) < 0.5 * upper.height
+    if id(lower) in pairs.key_of and aligned_left and lower.bbox[1] - upper.bbox[3] < upper.height:
         return _name_like(upper.text)  # "Name:  MVM Musterhafter / Versicherungsverein ...": a wrapped value
     gap = lower.bbox[1] - upper.bbox[3]
     similar = 0.7 <= lower.height / max(upper.height, 1.0) <= 1.4
