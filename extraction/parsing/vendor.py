@@ -21,11 +21,15 @@ from extraction.parsing.layout import Cell, Layout
 from extraction.parsing.pairing import LabelledCell
 
 _LEGAL_FORM = re.compile(
-    r"(?<![A-Za-z])(?:s\s?[dnoil0]\s?n\.?\s*b\s?[hn]\s?a?\s?[dou]|s/b|sb|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
+    r"(?<![A-Za-z])(?:s\s?[dnoil0]\s?n\.?\s*b\s?[hn]\s?a?\s?[dou]|[s5]/b|sb|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
     r"|ltd|limited|llc|l\.l\.c|inc|incorporated|corp|corporation|co\.,?\s*ltd|plc|llp|pty|pvt|pte"
     r"|a\.\s?g|e\.\s?v|b\.\s?v|bv|n\.\s?v|nv|v\.\s?o\.\s?f|vof|s\.?a\.?r\.?l|sarl|s\.a\.s|sas|s\.?p\.?a|s\.?r\.?l|s\.l|s\.a)\.?(?![A-Za-z])",
     re.IGNORECASE,
 )
+# How OCR misreads Malaysia's "SDN BHD" and "S/B" ("SIN BHAD", "SON BHD", "SDN BHU", "5/B"): a closed
+# vocabulary, so a misread form can be put right.
+_MISREAD_SDN_BHD = re.compile(r"(?<![A-Za-z])s\s?[dnoil0]\s?n(\.?)\s*b\s?[hn]\s?a?\s?[dou](?![A-Za-z])", re.IGNORECASE)
+_MISREAD_S_B = re.compile(r"(?<![A-Za-z0-9])5/b(?![A-Za-z])", re.IGNORECASE)
 _TRADE_WORD = re.compile(
     r"(?<![A-Za-z])(?:enterprises?|trading|restaurant|restoran|store|stores|mart|minimart|supermarket|hypermarket"
     r"|hardware|pharmacy|farmasi|cafe|bakery|bakeries|services|shop|kedai|station|industries|holdings|company"
@@ -130,6 +134,16 @@ def _name_like(text: str) -> bool:
     return True
 
 
+def _canonical_forms(text: str) -> str:
+    """Put right OCR misreadings of the Malaysian legal forms, keeping the text's case."""
+
+    def sdn_bhd(match: re.Match[str]) -> str:
+        form = f"SDN{match.group(1)} BHD"
+        return form if match.group(0).isupper() else form.title()
+
+    return _MISREAD_S_B.sub("S/B", _MISREAD_SDN_BHD.sub(sdn_bhd, text))
+
+
 def _has_legal_form(text: str) -> bool:
     """A legal form after at least one word of the name ("KG.BATU" starts with one: that is an address)."""
     return any(match.start() > 0 for match in _LEGAL_FORM.finditer(text))
@@ -139,7 +153,7 @@ def _trim_name(text: str) -> str:
     """Cut what follows a name on the same line: "Free SAS au capital de ..." -> "Free SAS",
     "Amazon Web Services Invoice" -> "Amazon Web Services"."""
     text = _SEPARATOR.split(text)[0].strip(" ,:;-")
-    text = _TITLE_WORD.sub("", text).strip(" ,:;-") or text
+    text = _canonical_forms(_TITLE_WORD.sub("", text).strip(" ,:;-") or text)
     forms = list(_LEGAL_FORM.finditer(text))
     if forms and re.search(r"\d", text[forms[0].end() :]):
         forms = forms[:1]  # "MYNEWS RETAIL SB (306295-X) FKA BISON STORES SB": the name ends at the first form
@@ -262,6 +276,8 @@ def _vendor_candidates(layout: Layout, excluded: set[int], labelled: list[Labell
             score -= 0.3  # "Invoice Date:", "Total": labels, not names
         if _owned_by(layout, cell):
             score -= 0.5
+        if len(text.split()) == 1 and len(text) <= 8 and id(cell) not in label_targets:
+            score -= 0.2  # "POSTED", "Counter": a stamp or a till, more often than a one-word name
         if _STREET.search(text) and id(cell) not in label_targets:
             score -= 0.4  # an address line
         elif _address_follows(layout, cell):
