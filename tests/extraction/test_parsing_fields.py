@@ -202,3 +202,14 @@ def test_low_ocr_confidence_lowers_field_confidence() -> None:
 def test_an_empty_document_gives_no_fields() -> None:
     fields = parse_fields(DocumentText(pages=[]))
     assert fields.total is None and fields.vendor_name is None and fields.line_items == []
+
+
+def test_misread_malaysian_legal_forms_are_put_right() -> None:
+    fields = parse_fields(stacked("SUBANG HEALTHCARE SIN BHAD", "B-8, JALAN SS15/4D", "47500 SUBANG JAYA"))
+    assert fields.vendor_name is not None and fields.vendor_name.value == "SUBANG HEALTHCARE SDN BHD"
+
+
+def test_totals_that_do_not_add_up_ask_for_a_second_opinion() -> None:
+    fields = parse_fields(stacked("Shop Ltd", "Date: 13/02/2024", "Subtotal 10.00", "Tax 1.00", "Grand Total 12.00"))
+    assert fields.total is not None and fields.total.value == Decimal("12.00")
+    assert needs_second_opinion(fields)
