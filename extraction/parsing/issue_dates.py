@@ -14,7 +14,7 @@ from datetime import date
 from extraction.models import FieldValue, Source
 from extraction.parsing.dates import DateMatch, find_dates
 from extraction.parsing.layout import Layout
-from extraction.parsing.pairing import Evidence, Found, LabelledCell, values_for_label
+from extraction.parsing.pairing import Evidence, Extractor, Found, LabelledCell, values_for_label
 
 _DATE_LABELS = ("invoice_date", "due_date", "other_date")
 
@@ -25,7 +25,7 @@ class IssueDates:
     due_date: FieldValue[date] | None
 
 
-def _extractor(day_first: bool | None):  # type: ignore[no-untyped-def]
+def _extractor(day_first: bool | None) -> Extractor:
     def extract(text: str) -> list[tuple[DateMatch, int, int]]:
         return [(match, match.start, match.end) for match in find_dates(text, day_first=day_first)]
 
@@ -82,9 +82,7 @@ def choose_dates(
     return IssueDates(invoice_date=invoice, due_date=due)
 
 
-def _unclaimed_dates(
-    layout: Layout, claims: dict[str, dict[date, Evidence]], extract
-) -> list[Found]:  # type: ignore[no-untyped-def]
+def _unclaimed_dates(layout: Layout, claims: dict[str, dict[date, Evidence]], extract: Extractor) -> list[Found]:
     claimed = {value for role in claims.values() for value in role}
     unclaimed = []
     for cell in layout.cells:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from extraction.models import BBox, FieldValue, Source
+from extraction.models import FieldValue, Source
 from extraction.parsing.labels import LabelMatch, find_labels
 from extraction.parsing.layout import Cell, Layout
 
@@ -34,14 +34,6 @@ class Found:
     where: str  # "same_row", "wrapped" (start of the next line) or "below"
     label: LabelMatch | None = None
     in_label_cell: bool = False
-
-    @property
-    def bbox(self) -> BBox:
-        return self.cell.span_bbox(self.start, self.end)
-
-    @property
-    def ocr_confidence(self) -> float:
-        return self.cell.span_confidence(self.start, self.end)
 
     def field_value(self, value: Any, confidence: float, source: Source) -> FieldValue:
         return self.cell.field_value(value, confidence, source, self.start, self.end)

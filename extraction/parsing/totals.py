@@ -20,7 +20,6 @@ from extraction.parsing.layout import Layout
 from extraction.parsing.pairing import Evidence, Found, LabelledCell, values_for_label
 
 _ROLES = ("total", "subtotal", "tax")
-_CENT = Decimal("0.01")
 _ROUNDING_STEP = Decimal("0.05")
 _MAX_TAX_SHARE = Decimal("0.3")
 
@@ -34,7 +33,6 @@ class Totals:
     total: FieldValue[Decimal] | None
     subtotal: FieldValue[Decimal] | None
     tax: FieldValue[Decimal] | None
-    consistent: bool  # the arithmetic closed: subtotal + tax = total, or cash - change = total, ...
 
 
 def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Decimal, Evidence]]:
@@ -182,7 +180,6 @@ def choose_totals(
     _add_derived_totals(candidates)
     scored = _score_totals(candidates, line_sum)
     total_field = subtotal_field = tax_field = None
-    closed = False
     if scored:
         score, closed, best = scored[0]
         runner_up = scored[1][0] if len(scored) > 1 else 0.0
@@ -194,7 +191,7 @@ def choose_totals(
         subtotal_field = _field(subtotal[0], subtotal[1], source)
     if tax is not None:
         tax_field = _field(tax[0], tax[1], source)
-    return Totals(total=total_field, subtotal=subtotal_field, tax=tax_field, consistent=closed)
+    return Totals(total=total_field, subtotal=subtotal_field, tax=tax_field)
 
 
 def _matching_parts(
