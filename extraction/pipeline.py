@@ -34,7 +34,7 @@ from extraction.ocr.rapidocr import RapidOcrEngine
 from extraction.ocr.refine import refine_page
 from extraction.parsing import needs_second_opinion, parse_fields
 from extraction.pdf import embedded_invoice_xml, read_text_layer, render_page
-from extraction.preprocess import DEFAULT_STEPS, Steps, prepare
+from extraction.preprocess import DEFAULT_STEPS, Steps, is_narrow, prepare
 from extraction.validation import validate
 
 log = logging.getLogger(__name__)
@@ -133,21 +133,29 @@ def _from_embedded_xml(decoded: Decoded, options: ExtractionOptions, timing: Tim
 
 @dataclass(frozen=True)
 class ReadingPlan:
-    """How pages without a text layer are read: a first engine, and a second one consulted only
-    when the fields from the first reading do not hold up (`needs_second_opinion`)."""
+    """How pages without a text layer are read.
+
+    Each page goes to `first`, or to `narrow` when it is receipt-shaped (`preprocess.is_narrow`).
+    When the parsed fields then need a second opinion (`needs_second_opinion`), the pages `first`
+    read are read again: only their doubtful words, by `refine`'s recogniser, or wholly by `second`.
+    """
 
     first: OcrEngine
+    narrow: OcrEngine | None = None
     second: OcrEngine | None = None
+    refine: RapidOcrEngine | None = None
     steps: Steps = DEFAULT_STEPS
-    refine: RapidOcrEngine | None = None  # re-read the first engine's doubtful words with this recogniser
 
 
 def plan_for(options: ExtractionOptions) -> ReadingPlan:
-    """`auto` reads with Tesseract and asks RapidOCR only when needed: RapidOCR reads receipts and
-    photos far better but costs several times more (numbers in bench/reading_ab.py)."""
+    """`auto`: receipts go to RapidOCR (Tesseract misreads till-roll print), pages of documents to
+    Tesseract (fast, and reads clean print well), whose doubtful words RapidOCR re-reads when the
+    fields do not hold up. The figures behind this choice come from bench/reading_ab.py."""
+    tesseract = get_engine("tesseract", options.ocr_languages)
     if options.ocr_engine == "auto":
-        return ReadingPlan(get_engine("tesseract", options.ocr_languages), get_engine("rapidocr"))
-    return ReadingPlan(get_engine(options.ocr_engine, options.ocr_languages))
+        rapid = get_engine("rapidocr")
+        return ReadingPlan(tesseract, narrow=rapid, refine=rapid)
+    return ReadingPlan(tesseract if options.ocr_engine == "tesseract" else get_engine(options.ocr_engine))
 
 
 def read_and_parse(
@@ -159,18 +167,15 @@ def read_and_parse(
     text_pages = {} if options.ocr_only else read_text_pages(decoded)
     timing.decode_ms += (perf_counter() - mark) * 1000
     missing = [n for n in range(1, decoded.page_count + 1) if n not in text_pages]
-    if not missing:
-        document = _assemble(text_pages)
-        return document, _parse(document, timing), []
-
-    first_pages = ocr_pages(decoded, missing, plan.first, options, timing, plan.steps, plan.refine)
-    document = _assemble(text_pages, first_pages)
+    readings = _read_pages(decoded, missing, options, timing, plan)
+    document = _assemble(text_pages, {n: r.page for n, r in readings.items()})
     fields = _parse(document, timing)
-    engines = [plan.first.name]
-    if plan.second is not None and needs_second_opinion(fields):
-        engines.append(plan.second.name)
-        document = _assemble(text_pages, ocr_pages(decoded, missing, plan.second, options, timing, plan.steps))
-        fields = _parse(document, timing)
+    if (plan.refine or plan.second) and any(r.engine is plan.first for r in readings.values()):
+        if needs_second_opinion(fields):
+            readings = _second_reading(decoded, readings, options, timing, plan)
+            document = _assemble(text_pages, {n: r.page for n, r in readings.items()})
+            fields = _parse(document, timing)
+    engines = list(dict.fromkeys(name for r in readings.values() for name in r.engines))
     return document, fields, engines
 
 
@@ -193,35 +198,80 @@ def ocr_pages(
     options: ExtractionOptions,
     timing: Timing,
     steps: Steps = DEFAULT_STEPS,
-    refine: RapidOcrEngine | None = None,
 ) -> dict[int, Page]:
-    """OCR the given pages (1-based) with one engine; images are produced and dropped one at a time."""
-    pages: dict[int, Page] = {}
+    """OCR the given pages (1-based) with one engine."""
+    readings = _read_pages(decoded, numbers, options, timing, ReadingPlan(engine, steps=steps))
+    return {number: reading.page for number, reading in readings.items()}
+
+
+@dataclass
+class _Reading:
+    page: Page
+    engine: OcrEngine
+    upside_down: bool  # the page read better turned by 180°; a second reading must turn it too
+    engines: tuple[str, ...]
+
+
+def _read_pages(
+    decoded: Decoded, numbers: list[int], options: ExtractionOptions, timing: Timing, plan: ReadingPlan
+) -> dict[int, _Reading]:
+    """Read pages one at a time: each image is produced, prepared, read and dropped."""
+    readings: dict[int, _Reading] = {}
     for number, image in _page_images(decoded, numbers, options, timing):
+        prepared = _prepare(image, plan.steps, timing)
+        engine = plan.narrow if plan.narrow is not None and is_narrow(prepared) else plan.first
         mark = perf_counter()
-        prepared = prepare(image, steps)
-        timing.preprocess_ms += (perf_counter() - mark) * 1000
-        mark = perf_counter()
-        page = engine.read(prepared, page_number=number)
-        if steps.orientation and page.lines and _mean_confidence(page) < _UPSIDE_DOWN_SUSPECT:
-            page, prepared = _better_upside_down(page, prepared, engine)
-        pages[number] = refine_page(page, prepared, refine) if refine is not None else page
+        page, upside_down = _read_upright(engine, prepared, number, plan.steps.orientation)
         timing.ocr_ms += (perf_counter() - mark) * 1000
-    return pages
+        readings[number] = _Reading(page, engine, upside_down, (engine.name,))
+    return readings
 
 
-# Upright pages read with a mean word confidence above ~0.4 (SROIE's worst: 0.41), upside-down ones
-# below ~0.36; between, reading the page both ways and keeping the surer reading decides.
-_UPSIDE_DOWN_SUSPECT = 0.5
+def _second_reading(
+    decoded: Decoded, readings: dict[int, _Reading], options: ExtractionOptions, timing: Timing, plan: ReadingPlan
+) -> dict[int, _Reading]:
+    """Read again the pages the first engine read: the doubtful words (refine), or everything (second)."""
+    updated = dict(readings)
+    redo = [number for number, reading in readings.items() if reading.engine is plan.first]
+    for number, image in _page_images(decoded, redo, options, timing):
+        prepared = _prepare(image, plan.steps, timing)  # deterministic: the same pixels as the first time
+        before = readings[number]
+        if before.upside_down:
+            prepared = np.ascontiguousarray(prepared[::-1, ::-1])
+        mark = perf_counter()
+        if plan.refine is not None:
+            page, engine, upside_down = refine_page(before.page, prepared, plan.refine), plan.refine, before.upside_down
+        else:
+            assert plan.second is not None
+            engine = plan.second
+            page, turned = _read_upright(engine, prepared, number, plan.steps.orientation)
+            upside_down = before.upside_down != turned
+        timing.ocr_ms += (perf_counter() - mark) * 1000
+        updated[number] = _Reading(page, engine, upside_down, (*before.engines, engine.name))
+    return updated
 
 
-def _better_upside_down(page: Page, image: np.ndarray, engine: OcrEngine) -> tuple[Page, np.ndarray]:
-    """The page read the other way up, if that reads with more confidence (the 180° case of orientation)."""
-    turned = np.ascontiguousarray(image[::-1, ::-1])
-    retry = engine.read(turned, page_number=page.number)
+def _prepare(image: np.ndarray, steps: Steps, timing: Timing) -> np.ndarray:
+    mark = perf_counter()
+    prepared = prepare(image, steps)
+    timing.preprocess_ms += (perf_counter() - mark) * 1000
+    return prepared
+
+
+def _read_upright(engine: OcrEngine, image: np.ndarray, number: int, orientation: bool) -> tuple[Page, bool]:
+    """The page as the engine reads it, and whether it read better upside down (the 180° case of
+    orientation: quarter turns are fixed in preprocessing; upright pages read with a mean word
+    confidence above ~0.4, upside-down ones below ~0.36, so a poorly read page is tried both ways)."""
+    page = engine.read(image, page_number=number)
+    if not (orientation and page.lines and _mean_confidence(page) < _UPSIDE_DOWN_SUSPECT):
+        return page, False
+    retry = engine.read(np.ascontiguousarray(image[::-1, ::-1]), page_number=number)
     if _mean_confidence(retry) > _mean_confidence(page):
-        return retry, turned
-    return page, image
+        return retry, True
+    return page, False
+
+
+_UPSIDE_DOWN_SUSPECT = 0.5
 
 
 def _mean_confidence(page: Page) -> float:

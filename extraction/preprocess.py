@@ -132,6 +132,16 @@ def text_height(gray: np.ndarray) -> float | None:
     return float(np.median(letters)) / factor
 
 
+# Till printers print 32-48 characters per line; A4 and letter pages at reading size fit 65-120.
+_RECEIPT_MAX_COLUMNS = 62
+
+
+def is_narrow(gray: np.ndarray) -> bool:
+    """Receipt-shaped: at most ~62 characters of the page's text size fit across it."""
+    height = text_height(gray)
+    return height is not None and gray.shape[1] / height <= _RECEIPT_MAX_COLUMNS
+
+
 def normalise_text_height(gray: np.ndarray) -> np.ndarray:
     """Scale so that text is about _TARGET_TEXT_HEIGHT px tall: big scans shrink (faster), tiny text grows."""
     height = text_height(gray)
