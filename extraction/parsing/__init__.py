@@ -2,7 +2,8 @@
 
 The modules each own one question: `amounts` and `dates` read values, `labels` knows the words that
 announce fields, `layout` and `pairing` tie values to labels by position, and `totals`, `issue_dates`,
-`invoice_number`, `vendor`, `taxids` and `line_items` decide each field from the evidence.
+`invoice_number`, `vendor`, `address`, `customer`, `taxids` and `line_items` decide each field from the
+evidence; `names` knows what a line says about names.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections import Counter
 from decimal import Decimal
 
 from extraction.models import DocumentText, FieldValue, InvoiceFields, Source
+from extraction.parsing.address import choose_vendor_address
 from extraction.parsing.amounts import currency_votes
+from extraction.parsing.customer import choose_customer_name, customer_cells
 from extraction.parsing.dates import infer_day_first
 from extraction.parsing.invoice_number import choose_invoice_number
 from extraction.parsing.issue_dates import choose_dates
@@ -21,7 +24,7 @@ from extraction.parsing.line_items import find_line_items
 from extraction.parsing.pairing import label_cells
 from extraction.parsing.taxids import choose_vendor_tax_id
 from extraction.parsing.totals import choose_totals
-from extraction.parsing.vendor import choose_parties, customer_cells
+from extraction.parsing.vendor import choose_vendor
 
 # Below these confidences a field is not trusted enough to skip a better (slower) reading.
 # (An ambiguous day/month order costs a date some confidence, but a better OCR pass cannot settle it.)
@@ -76,15 +79,16 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
     line_sum = sum(line_amounts, Decimal(0)) if line_amounts else None
     totals = choose_totals(layout, labelled, source, line_sum=line_sum)
     dates = choose_dates(layout, labelled, source, day_first=day_first)
-    parties = choose_parties(layout, labelled, excluded, source)
+    vendor = choose_vendor(layout, labelled, excluded, source)
+    vendor_name, name_cell = vendor if vendor is not None else (None, None)
     return InvoiceFields(
         invoice_number=choose_invoice_number(layout, labelled, source),
         invoice_date=dates.invoice_date,
         due_date=dates.due_date,
-        vendor_name=parties.vendor_name,
-        vendor_address=parties.vendor_address,
+        vendor_name=vendor_name,
+        vendor_address=choose_vendor_address(layout, vendor_name, name_cell, excluded) if vendor_name and name_cell else None,
         vendor_tax_id=choose_vendor_tax_id(layout, excluded, source),
-        customer_name=parties.customer_name,
+        customer_name=choose_customer_name(layout, labelled, source),
         currency=_currency(layout, source),
         subtotal=totals.subtotal,
         tax=totals.tax,

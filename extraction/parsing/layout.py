@@ -10,6 +10,7 @@ whose vertical extents overlap into rows. "Same line" then means "same row, to t
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from extraction.models import BBox, DocumentText, FieldValue, Source, Word
@@ -42,7 +43,7 @@ class Cell:
             words=words,
             text=" ".join(word.text for word in words),
             offsets=offsets,
-            bbox=_union(word.bbox for word in words),
+            bbox=union_box(word.bbox for word in words),
             confidence=statistics.fmean(word.confidence for word in words),
         )
 
@@ -53,7 +54,7 @@ class Cell:
     def span_bbox(self, start: int, end: int) -> BBox:
         """The box of the words a character span of `text` touches."""
         touched = [w.bbox for w, (a, b) in zip(self.words, self.offsets, strict=True) if a < end and b > start]
-        return _union(touched) if touched else self.bbox
+        return union_box(touched) if touched else self.bbox
 
     def span_confidence(self, start: int, end: int) -> float:
         touched = [w.confidence for w, (a, b) in zip(self.words, self.offsets, strict=True) if a < end and b > start]
@@ -79,7 +80,7 @@ class Row:
 
     @property
     def bbox(self) -> BBox:
-        return _union(cell.bbox for cell in self.cells)
+        return union_box(cell.bbox for cell in self.cells)
 
     @property
     def text(self) -> str:
@@ -126,7 +127,8 @@ class Layout:
         return min(1.0, max(0.0, cell.bbox[1] / height))
 
 
-def _union(boxes) -> BBox:  # type: ignore[no-untyped-def]
+def union_box(boxes: Iterable[BBox]) -> BBox:
+    """The smallest box around all the given boxes."""
     boxes = list(boxes)
     return (
         min(b[0] for b in boxes),
