@@ -2,7 +2,8 @@
 
 For every file of every dataset it stores `DocumentText.model_dump_json()` at
 `<out>/<engine>/<dataset>/<file>.json` for engine in tesseract, rapidocr (every page OCR'd, PDFs
-rendered at 300 dpi: the --ocr-only path) and pdf_text (PDFs only: the pages that have a text layer).
+rendered at 300 dpi: the --ocr-only path), pdf_text (PDFs only: the pages that have a text layer)
+and auto (what extract() reads by default with --ocr-only: the final text of its reading plan).
 A `READY-<engine>-<dataset>` marker is written when a set is complete; timings go to `timings.jsonl`.
 Already cached files are skipped, so an interrupted run resumes.
 
@@ -25,11 +26,12 @@ import typer  # noqa: E402
 from extraction.decode import decode  # noqa: E402
 from extraction.models import DocumentText, ExtractionOptions, Timing  # noqa: E402
 from extraction.ocr import get_engine  # noqa: E402
-from extraction.pipeline import ocr_pages, read_text_pages  # noqa: E402
+from extraction.pipeline import ocr_pages, read_and_parse, read_text_pages  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
 # SROIE first (the parser work starts there), RapidOCR before Tesseract; the PDF sets after.
 DEFAULT_PLAN = [
+    ("sroie", "auto"),
     ("sroie", "rapidocr"),
     ("sroie", "tesseract"),
     ("invoice2data", "pdf_text"),
@@ -38,6 +40,8 @@ DEFAULT_PLAN = [
     ("zugferd-corpus", "tesseract"),
     ("invoice2data", "rapidocr"),
     ("zugferd-corpus", "rapidocr"),
+    ("invoice2data", "auto"),
+    ("zugferd-corpus", "auto"),
 ]
 
 
@@ -45,6 +49,9 @@ def read_file(path: Path, engine: str, options: ExtractionOptions) -> tuple[Docu
     timing = Timing()
     decoded = decode(path.read_bytes(), None, options)
     try:
+        if engine == "auto":
+            document, _, _ = read_and_parse(decoded, options.model_copy(update={"ocr_only": True}), timing)
+            return document, timing
         if engine == "pdf_text":
             pages = read_text_pages(decoded)
         else:

@@ -33,18 +33,14 @@ from extraction.decode import decode  # noqa: E402
 from extraction.evaluation import judge, load_labels  # noqa: E402
 from extraction.models import ExtractionOptions, Timing  # noqa: E402
 from extraction.ocr import get_engine  # noqa: E402
-from extraction.ocr.rapidocr import RapidOcrEngine  # noqa: E402
+from extraction.ocr.rapidocr import STOCK, RapidOcrEngine  # noqa: E402
 from extraction.ocr.refine import refine_page  # noqa: E402
-from extraction.pipeline import ReadingPlan, read_and_parse  # noqa: E402
+from extraction.pipeline import ReadingPlan, plan_for, read_and_parse  # noqa: E402
 from extraction.preprocess import DEFAULT_STEPS, Steps  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
 SCORED = ("total", "invoice_date", "vendor_name", "invoice_number")
 NO_STEPS = Steps(crop=False, scale=False, orientation=False, deskew=False, denoise=False, threshold=False)
-
-
-# Detection on at most 960 px, no per-line 180° classifier, recognition padded to 96 px instead of 320.
-FAST = {"Det.limit_side_len": 960, "Det.limit_type": "max", "Global.use_cls": False, "Rec.rec_img_shape": [3, 48, 96]}
 
 
 def _tesseract(steps: Steps = DEFAULT_STEPS) -> Callable[[], ReadingPlan]:
@@ -55,7 +51,7 @@ def _rapidocr(steps: Steps = DEFAULT_STEPS, **overrides: object) -> Callable[[],
     return lambda: ReadingPlan(RapidOcrEngine(**overrides), steps=steps)
 
 
-def _auto(steps: Steps = DEFAULT_STEPS, **overrides: object) -> Callable[[], ReadingPlan]:
+def _tesseract_then_rapidocr(steps: Steps = DEFAULT_STEPS, **overrides: object) -> Callable[[], ReadingPlan]:
     """Tesseract everywhere, a full RapidOCR reading when the fields need a second opinion."""
     return lambda: ReadingPlan(get_engine("tesseract"), second=RapidOcrEngine(**overrides), steps=steps)
 
@@ -64,7 +60,7 @@ def _refined(*, always: bool) -> Callable[[], ReadingPlan]:
     """Tesseract, then RapidOCR's recogniser on the words Tesseract doubts (always, or on second opinion)."""
 
     def plan() -> ReadingPlan:
-        rapid = RapidOcrEngine(**FAST)
+        rapid = RapidOcrEngine()
         if always:
             return ReadingPlan(_RefinedTesseract(rapid))
         return ReadingPlan(get_engine("tesseract"), refine=rapid)
@@ -76,7 +72,7 @@ def _by_shape(*, refine: bool, second: bool = False) -> Callable[[], ReadingPlan
     """Receipt-shaped pages to RapidOCR, pages of documents to Tesseract (+ a second opinion)."""
 
     def plan() -> ReadingPlan:
-        rapid = RapidOcrEngine(**FAST)
+        rapid = RapidOcrEngine()
         return ReadingPlan(
             get_engine("tesseract"), narrow=rapid, refine=rapid if refine else None, second=rapid if second else None
         )
@@ -108,20 +104,21 @@ VARIANTS: dict[str, Callable[[], ReadingPlan]] = {
     "tesseract+denoise": _tesseract(replace(DEFAULT_STEPS, denoise=True)),
     "tesseract+threshold": _tesseract(replace(DEFAULT_STEPS, threshold=True)),
     # the slow engine, and cheaper settings of it
+    "rapidocr-stock": _rapidocr(**STOCK),  # the library's defaults
+    "rapidocr-stock-raw": _rapidocr(NO_STEPS, **STOCK),
+    "rapidocr-stock+det960": _rapidocr(**{**STOCK, "Det.limit_side_len": 960, "Det.limit_type": "max"}),
+    "rapidocr-stock+nocls": _rapidocr(**{**STOCK, "Global.use_cls": False}),
+    "rapidocr-stock+rec96": _rapidocr(**{**STOCK, "Rec.rec_img_shape": [3, 48, 96]}),
+    "rapidocr-batch6": _rapidocr(**{"Rec.rec_batch_num": 6}),  # tuned, but batches of 6 lines
+    "rapidocr": _rapidocr(),  # TUNED (extraction/ocr/rapidocr.py)
     "rapidocr-raw": _rapidocr(NO_STEPS),
-    "rapidocr": _rapidocr(),
     "rapidocr-crop": _rapidocr(replace(DEFAULT_STEPS, crop=False)),
     "rapidocr-scale": _rapidocr(replace(DEFAULT_STEPS, scale=False)),
-    "rapidocr-max1280": _rapidocr(**{"Global.max_side_len": 1280}),
-    "rapidocr-det640": _rapidocr(**{"Det.limit_side_len": 640, "Det.limit_type": "max"}),
-    "rapidocr-det960": _rapidocr(**{"Det.limit_side_len": 960, "Det.limit_type": "max"}),
-    "rapidocr-nocls": _rapidocr(**{"Global.use_cls": False}),
-    "rapidocr-rec96": _rapidocr(**{"Rec.rec_img_shape": [3, 48, 96]}),
-    "rapidocr-fast": _rapidocr(**FAST),
-    "rapidocr-fast-b1": _rapidocr(**FAST, **{"Rec.rec_batch_num": 1}),
+    "rapidocr-deskew": _rapidocr(replace(DEFAULT_STEPS, deskew=False)),
+    "rapidocr+denoise": _rapidocr(replace(DEFAULT_STEPS, denoise=True)),
+    "rapidocr+threshold": _rapidocr(replace(DEFAULT_STEPS, threshold=True)),
     # the combination: Tesseract first, RapidOCR only when the fields do not hold up
-    "auto": _auto(),
-    "auto-det960": _auto(**{"Det.limit_side_len": 960, "Det.limit_type": "max"}),
+    "tesseract+rapidocr-on-doubt": _tesseract_then_rapidocr(),
     # Tesseract, then RapidOCR's recogniser on the words Tesseract doubts
     "tesseract+refine": _refined(always=True),
     "tesseract+refine-on-doubt": _refined(always=False),
@@ -129,6 +126,8 @@ VARIANTS: dict[str, Callable[[], ReadingPlan]] = {
     "shape": _by_shape(refine=False),
     "shape+refine-on-doubt": _by_shape(refine=True),
     "shape+rapidocr-on-doubt": _by_shape(refine=False, second=True),
+    # what extract() does by default (OCR_ENGINE=auto)
+    "auto": lambda: plan_for(ExtractionOptions()),
 }
 
 
