@@ -74,14 +74,19 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"billing\s*period", 1.0),
     ),
     "total": (
-        (r"grand\s*total|total\s*amount\s*(?:due|payable)|amount\s*(?:due|payable)|balance\s*due|total\s*due", 1.0),
-        (r"total\s*(?:to\s*pay|payable|amt\s*payable|invoice\s*amount)|invoice\s*total|total\s*invoice|due\s*payable", 1.0),
+        # What the invoice comes to ...
+        (r"grand\s*total|total\s*(?:invoice\s*amount)|invoice\s*total|total\s*invoice", 1.0),
         (r"(?:nett|rounded|round(?:ing)?)\s*total|total\s*(?:rounded|after\s*(?:rounding|adj\w*))", 0.9),
         (rf"{_SUM_WORD}\s*(?:sales\s*|amount\s*)?\(?\s*{_INCL}[.,]?\s*(?:of\s*)?(?:{_TAXED})?\s*\)?", 0.9),
         (rf"total[^:]{{0,30}}?\(\s*{_INCL}\.?\s*(?:of\s*)?{_TAX_WORD}{_RATE}\s*\)", 0.7),
         (r"total\s*(?:amount|sales|rm|myr|\(rm\)|\(myr\)|eur|usd|\(\$\))", 0.8),
-        (r"gesamt\s*-?\s*(?:betrag|summe)|rechnungs\s*-?\s*(?:betrag|summe)|brutto\s*-?\s*(?:betrag|summe)|endbetrag|zahlbetrag|zu\s*zahlen(?:de[rn]?\s*(?:betrag|beitrag))?|summe\s*brutto|rechnungsbeitrag", 1.0),
-        (r"montant\s*(?:total\s*)?ttc|total\s*ttc|net\s*a\s*payer|somme\s*a\s*payer|montant\s*a\s*payer|total\s*a\s*payer|total\s*facture|montant\s*total", 1.0),
+        (r"gesamt\s*-?\s*(?:betrag|summe)|rechnungs\s*-?\s*(?:betrag|summe)|brutto\s*-?\s*(?:betrag|summe)|endbetrag|summe\s*brutto|rechnungsbeitrag", 1.0),
+        (r"montant\s*(?:total\s*)?ttc|total\s*ttc|total\s*facture|montant\s*total", 1.0),
+        # ... and what is left to pay: the same on most invoices, less after a prepayment or more with
+        # arrears, so it yields to a grand total where both are printed.
+        (r"total\s*amount\s*(?:due|payable)|amount\s*(?:due|payable)|balance\s*due|total\s*due|due\s*payable", 0.85),
+        (r"total\s*(?:to\s*pay|payable|amt\s*payable)|zahlbetrag|zu\s*zahlen(?:de[rn]?\s*(?:betrag|beitrag))?", 0.85),
+        (r"net\s*a\s*payer|somme\s*a\s*payer|montant\s*a\s*payer|total\s*a\s*payer", 0.85),
         (r"totaal\s*(?:bedrag|incl\.?\s*(?:btw)?|te\s*betalen)?|factuur\s*totaal|te\s*betalen", 0.9),
         (r"total\s*a\s*pagar|importe\s*total|total\s*factura", 1.0),
         (r"jumlah\s*(?:besar|keseluruhan|bersih)?", 0.8),

@@ -88,6 +88,17 @@ def _add_derived_totals(candidates: dict[str, dict[Decimal, Evidence]]) -> None:
                 totals.setdefault(value, Evidence(value)).add(0.3, paid[value])
 
 
+def _restore_lost_signs(candidates: dict[str, dict[Decimal, Evidence]]) -> None:
+    """OCR drops minus signs: a credit note's "Bruttosumme 8,79" under "-7,67" and "-1,12" is -8.79."""
+    totals = candidates["total"]
+    negative_sums = {s + t for s, t in product(candidates["subtotal"], candidates["tax"]) if s < 0 and t < 0}
+    for value in [v for v in totals if v > 0 and -v in negative_sums and -v not in totals]:
+        restored = Evidence(-value)
+        for score, found in zip(totals[value].scores, totals[value].found, strict=True):
+            restored.add(score, replace(found, value=-value))
+        totals[-value] = restored
+
+
 def _adds_up(subtotal: Decimal, tax: Decimal, total: Decimal) -> bool:
     """subtotal + tax = total with a plausible tax (no VAT or GST rate is above 30 %)."""
     return tax != 0 and subtotal + tax == total and abs(tax) <= _MAX_TAX_SHARE * abs(subtotal)
@@ -177,6 +188,7 @@ def choose_totals(
     layout: Layout, labelled: list[LabelledCell], source: Source, *, line_sum: Decimal | None = None
 ) -> Totals:
     candidates = _collect(layout, labelled)
+    _restore_lost_signs(candidates)
     _add_derived_totals(candidates)
     scored = _score_totals(candidates, line_sum)
     total_field = subtotal_field = tax_field = None
