@@ -20,7 +20,8 @@ _TAX_WORD = r"(?:gst|vat|tax|sst|mwst|ust|tva|btw|iva|(?:versicherungs?)?steuer)
 _RATE = r"(?:\s*@?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%)?"  # "GST @6%", "TVA 20 %"
 _TAXED = rf"(?:\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%\s*)?{_TAX_WORD}{_RATE}"  # "6% GST", "USt 19%"
 _SUM_WORD = r"(?:total|summe|gesamt\s*-?\s*(?:summe|betrag)?|betrag|beitrag|rechnungsbetrag|amount|amt|totaal|montant)"
-_INCL = r"(?:incl|inkl|inc|including|inclusive|inklusive|einschl|einschliesslich)"
+# "incl" as printed and as OCR misreads it ("indl", "inci", "inc1")
+_INCL = r"(?:incl|inkl|inc|including|inclusive|inklusive|einschl|einschliesslich|in[cd][l1i])"
 _EXCL = r"(?:excl|exkl|excluding|exclusive|exklusive|before|w/o|without|ohne|zzgl|zuzugl|zuzuglich)"
 
 # field -> (pattern, strength). "not_total" and "payment" are anti-labels: they mark amounts that are
@@ -76,7 +77,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     "total": (
         # What the invoice comes to ...
         (r"grand\s*total|total\s*(?:invoice\s*amount)|invoice\s*total|total\s*invoice", 1.0),
-        (r"(?:nett|rounded|round(?:ing)?)\s*total|total\s*(?:rounded|after\s*(?:rounding|adj\w*))", 0.9),
+        (r"(?:nett|rounded|round(?:ing)?)\s*total|total\s*(?:amt\s*|amount\s*)?(?:rounded|after\s*(?:rounding|adj\w*))", 0.9),
         (rf"{_SUM_WORD}\s*(?:sales\s*|amount\s*)?\(?\s*{_INCL}[.,]?\s*(?:of\s*)?(?:{_TAXED})?\s*\)?", 0.9),
         (rf"total[^:]{{0,30}}?\(\s*{_INCL}\.?\s*(?:of\s*)?{_TAX_WORD}{_RATE}\s*\)", 0.7),
         (r"total\s*(?:amount|sales|rm|myr|\(rm\)|\(myr\)|eur|usd|\(\$\))", 0.8),
@@ -123,7 +124,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"(?:gesamt)?betrag\s*der\s*(?:zuschlage|abschlage)|total\s*(?:allowances|charges)", 1.0),
     ),
     "payment": (
-        (r"(?:cash|tendered|tender|accepted|received|change|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
+        (r"(?:cash|tendered|tender|accepted|received|change(?:\s*due)?|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
     ),
     "vendor": (
         (r"(?:seller|vendor|supplier|sold\s*by|issued\s*by|service\s*provider|bill\s*from|from)", 0.8),
@@ -173,7 +174,28 @@ def find_labels(text: str) -> list[LabelMatch]:
     for match in candidates:
         if all(match.end <= other.start or match.start >= other.end for other in kept):
             kept.append(match)
-    return sorted(kept, key=lambda m: m.start)
+    return _absorb_tax_qualifiers(sorted(kept, key=lambda m: m.start), folded)
+
+
+_QUALIFIER_GAP = re.compile(rf"^[\s.,:()@]*(?:(?:{_INCL}|{_EXCL}|of|\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%)[\s.,:()@]*)*$")
+
+
+def _absorb_tax_qualifiers(labels: list[LabelMatch], folded: str) -> list[LabelMatch]:
+    """"Total After Adj Incl GST", "Total Incl. 6% GST": the tax word qualifies the total, it is no tax label."""
+    merged: list[LabelMatch] = []
+    for label in labels:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and label.field == "tax"
+            and previous.field in ("total", "subtotal")
+            and _QUALIFIER_GAP.match(folded[previous.end : label.start])
+            and re.search(rf"{_INCL}|{_EXCL}", folded[previous.start : label.start])
+        ):
+            merged[-1] = LabelMatch(previous.field, previous.start, label.end, previous.strength)
+        else:
+            merged.append(label)
+    return merged
 
 
 _DOCUMENT_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
