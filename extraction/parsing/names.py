@@ -7,21 +7,43 @@ Shared by the vendor, address and customer parsers.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from extraction.parsing.amounts import find_amounts
-from extraction.parsing.dates import find_dates
+from extraction.parsing.dates import find_dates, fold
 from extraction.parsing.layout import Cell, Layout
 
-LEGAL_FORM = re.compile(
-    r"(?<![A-Za-z])(?:s\s?[dnoil0]\s?n\.?\s*b\s?[hn]\s?a?\s?[dou]|[s5]/b|sb|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
+class _AccentFree:
+    """A pattern matched on the text without accents (OCR adds some: "SDN. BHÒ."); spans index the text."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    @staticmethod
+    def _plain(text: str) -> str:
+        plain = fold(text)
+        return plain if len(plain) == len(text) else text
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.pattern.search(self._plain(text))
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.pattern.fullmatch(self._plain(text))
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(self._plain(text))
+
+
+LEGAL_FORM = _AccentFree(re.compile(
+    r"(?<![A-Za-z])(?:s\s?[dnoil0u]\s?n\.?\s*b\s?[hn]\s?a?\s?[dou]|[s5]/b|sb|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
     r"|ltd|limited|llc|l\.l\.c|inc|incorporated|corp|corporation|co\.,?\s*ltd|plc|llp|pty|pvt|pte"
     r"|a\.\s?g|e\.\s?v|b\.\s?v|bv|n\.\s?v|nv|v\.\s?o\.\s?f|vof|s\.?a\.?r\.?l|sarl|s\.a\.s|sas|s\.?p\.?a|s\.?r\.?l|s\.l|s\.a)\.?(?![A-Za-z])",
     re.IGNORECASE,
-)
+))
 # How OCR misreads Malaysia's "SDN BHD" and "S/B" ("SIN BHAD", "SON BHD", "SDN BHU", "5/B"): a closed
 # vocabulary, so a misread form can be put right.
-_MISREAD_SDN_BHD = re.compile(r"(?<![A-Za-z])s\s?[dnoil0]\s?n(\.?)\s*b\s?[hn]\s?a?\s?[dou](?![A-Za-z])", re.IGNORECASE)
+_MISREAD_SDN_BHD = re.compile(r"(?<![A-Za-z])s\s?[dnoil0u]\s?n(\.?)\s*b\s?[hn]\s?a?\s?[dou](?![A-Za-z])", re.IGNORECASE)
 _MISREAD_S_B = re.compile(r"(?<![A-Za-z0-9])5/b(?![A-Za-z])", re.IGNORECASE)
 TRADE_WORD = re.compile(
     r"(?<![A-Za-z])(?:enterprises?|trading|restaurant|restoran|store|stores|mart|minimart|supermarket|hypermarket"
@@ -81,13 +103,15 @@ def name_like(text: str) -> bool:
 
 
 def _canonical_forms(text: str) -> str:
-    """Put right OCR misreadings of the Malaysian legal forms, keeping the text's case."""
-
-    def sdn_bhd(match: re.Match[str]) -> str:
+    """Put right OCR misreadings of the Malaysian legal forms ("SIN BHAD", "SDN. BHÒ.", "5/B"), keeping the
+    text's case, and underscores OCR puts between words."""
+    plain = _AccentFree._plain(text)
+    for match in reversed(list(_MISREAD_SDN_BHD.finditer(plain))):
         form = f"SDN{match.group(1)} BHD"
-        return form if match.group(0).isupper() else form.title()
-
-    return _MISREAD_S_B.sub("S/B", _MISREAD_SDN_BHD.sub(sdn_bhd, text))
+        original = text[match.start() : match.end()]
+        text = text[: match.start()] + (form if original.isupper() else form.title()) + text[match.end() :]
+    text = re.sub(r"(?<=[^\W\d_])_(?=[^\W\d_])", " ", text)
+    return _MISREAD_S_B.sub("S/B", text)
 
 
 def has_legal_form(text: str) -> bool:

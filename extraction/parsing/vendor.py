@@ -106,12 +106,12 @@ def _vendor_candidates(layout: Layout, excluded: set[int], labelled: list[Labell
             score -= 0.3  # "Invoice Date:", "Total": labels, not names
         if _owned_by(layout, cell):
             score -= 0.5
-        if len(text.split()) == 1 and len(text) <= 8 and id(cell) not in label_targets:
+        if len(text.split()) == 1 and len(text) <= 10 and id(cell) not in label_targets:
             score -= 0.2  # "POSTED", "Counter": a stamp or a till, more often than a one-word name
         if STREET.search(text) and id(cell) not in label_targets:
             score -= 0.4  # an address line
         elif _address_follows(layout, cell):
-            score += 0.2  # a name with its address under it
+            score += 0.1  # a name with its address under it
         scored.append((score, cell))
     scored.sort(key=lambda item: (-item[0], item[1].row))
     return scored
