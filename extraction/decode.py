@@ -61,26 +61,46 @@ class Decoded:
     content_type: str
     page_count: int
     pdf: pdfium.PdfDocument | None = None
-    _image: Image.Image | None = field(default=None, repr=False)
+    image_data: bytes | None = field(default=None, repr=False)
 
     def frames(self) -> Iterator[np.ndarray]:
-        """Image frames as uint8 arrays (grayscale or RGB), EXIF-upright, one at a time."""
-        assert self._image is not None, "frames() is for images; read PDFs with extraction.pdf"
+        """Image frames as grayscale uint8 arrays (what OCR reads), EXIF-upright, one at a time.
+
+        Each frame is decoded on its own and released before the next; JPEGs are decoded straight to
+        grayscale (libjpeg's draft mode), and at half size when they hold more than twice an A4 page
+        at 300 dpi (a 600-dpi scan: OCR needs no more), so a 35-megapixel scan costs ~9 MB, not 200.
+        """
+        assert self.image_data is not None, "frames() is for images; read PDFs with extraction.pdf"
         for index in range(self.page_count):
             try:
-                self._image.seek(index)
-                yield to_array(ImageOps.exif_transpose(self._image))
+                with Image.open(io.BytesIO(self.image_data)) as image:
+                    image.seek(index)
+                    if image.format == "JPEG":
+                        image.draft("L", _draft_size(image.size))
+                    ImageOps.exif_transpose(image, in_place=True)
+                    frame = to_gray_array(image)
             except (OSError, ValueError, SyntaxError) as exc:
                 raise DecodeError(
                     ErrorCode.unreadable_file,
                     f"The image is damaged or truncated (page {index + 1}): {exc}. Please upload the file again.",
                 ) from exc
+            yield frame
 
     def close(self) -> None:
         if self.pdf is not None:
             self.pdf.close()
-        if self._image is not None:
-            self._image.close()
+
+
+# An A4 page at 300 dpi: all the resolution OCR needs.
+_A4_300_DPI_PIXELS = 2480 * 3508
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size to ask libjpeg for: half size for very large scans (decoding then costs nothing extra)."""
+    width, height = size
+    if width * height > 2 * _A4_300_DPI_PIXELS:
+        return width // 2, height // 2
+    return size
 
 
 def decode(data: bytes, content_type: str | None, options: ExtractionOptions) -> Decoded:
@@ -96,9 +116,12 @@ def decode(data: bytes, content_type: str | None, options: ExtractionOptions) ->
         )
     if sniffed == PDF:
         pdf = _open_pdf(data)
-        pages = len(pdf)
-        _check_page_count(pages, options, pdf.close)
-        return Decoded(content_type=PDF, page_count=pages, pdf=pdf)
+        try:
+            _check_page_count(len(pdf), options)
+        except DecodeError:
+            pdf.close()
+            raise
+        return Decoded(content_type=PDF, page_count=len(pdf), pdf=pdf)
     return _open_image(data, sniffed, options)
 
 
@@ -126,63 +149,56 @@ def _pdf_open_error(data: bytes) -> DecodeError:
 
 
 def _open_image(data: bytes, content_type: str, options: ExtractionOptions) -> Decoded:
+    """Check an image's frames against the limits from their headers; pixels are decoded later."""
     try:
         with warnings.catch_warnings():
             # Pillow warns about big images; the explicit pixel limit below is what decides.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))  # BytesIO shares the bytes, no copy
-            frames = getattr(image, "n_frames", 1)
+            with Image.open(io.BytesIO(data)) as image:  # BytesIO shares the bytes, no copy
+                frames = getattr(image, "n_frames", 1)
+                _check_page_count(frames, options)
+                for index in range(frames):
+                    image.seek(index)
+                    # (Pillow itself refuses images of 0x0 pixels as unidentifiable.)
+                    _check_pixels(*image.size, options)
     except Image.DecompressionBombError as exc:
         raise DecodeError(
             ErrorCode.too_many_pixels,
             f"The image is too large (more than {Image.MAX_IMAGE_PIXELS * 2:,} pixels). Please send a smaller image.",
         ) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         kind = content_type.removeprefix("image/").upper()
         raise DecodeError(ErrorCode.unreadable_file, f"The {kind} image cannot be read; it is damaged or incomplete.") from exc
-
-    _check_page_count(frames, options, image.close)
-    for index in range(frames):
-        try:
-            image.seek(index)
-        except (OSError, ValueError, EOFError) as exc:
-            image.close()
-            raise DecodeError(ErrorCode.unreadable_file, f"Page {index + 1} of the image cannot be read: {exc}") from exc
-        # (Pillow itself refuses images of 0x0 pixels as unidentifiable.)
-        width, height = image.size
-        if width * height > options.max_pixels:
-            image.close()
-            raise DecodeError(
-                ErrorCode.too_many_pixels,
-                f"The image is {width}x{height} pixels; at most {options.max_pixels:,} pixels per page are accepted. "
-                "Please send a smaller image.",
-            )
-    return Decoded(content_type=content_type, page_count=frames, _image=image)
+    return Decoded(content_type=content_type, page_count=frames, image_data=data)
 
 
-def _check_page_count(pages: int, options: ExtractionOptions, close: object) -> None:
+def _check_page_count(pages: int, options: ExtractionOptions) -> None:
     if pages == 0:
-        close()  # type: ignore[operator]
         raise DecodeError(ErrorCode.empty_document, "The document has no pages.")
     if pages > options.max_pages:
-        close()  # type: ignore[operator]
         raise DecodeError(
             ErrorCode.too_many_pages,
             f"The document has {pages} pages; at most {options.max_pages} are accepted. Please split it.",
         )
 
 
-def to_array(image: Image.Image) -> np.ndarray:
-    """Pillow image -> uint8 array: grayscale stays (H, W), everything else becomes RGB on white."""
+def _check_pixels(width: int, height: int, options: ExtractionOptions) -> None:
+    if width * height > options.max_pixels:
+        raise DecodeError(
+            ErrorCode.too_many_pixels,
+            f"The image is {width}x{height} pixels; at most {options.max_pixels:,} pixels per page are accepted. "
+            "Please send a smaller image.",
+        )
+
+
+def to_gray_array(image: Image.Image) -> np.ndarray:
+    """Pillow image -> grayscale uint8 array; transparent parts count as white paper."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float32)
         span = float(values.max() - values.min()) or 1.0
         return ((values - values.min()) * (255.0 / span)).astype(np.uint8)
-    if image.mode in ("1", "L"):
-        return np.asarray(image.convert("L"))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
-    return np.asarray(image.convert("RGB"))
-
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("L") if image.mode != "L" else image)

@@ -16,10 +16,8 @@ from time import perf_counter
 
 import numpy as np
 
-from extraction.crosscheck import merge
 from extraction.decode import Decoded, DecodeError, decode
 from extraction.einvoice import parse_einvoice_xml
-from extraction.llm import llm_parse
 from extraction.models import (
     DocumentText,
     ErrorCode,
@@ -314,6 +312,10 @@ def _llm_opinion(
     document: DocumentText, fields: InvoiceFields, options: ExtractionOptions, timing: Timing
 ) -> tuple[InvoiceFields, list[str]]:
     """Cross-check with the LLM; if it cannot answer, keep the rule-based fields and say so."""
+    # Imported here: the openai client adds ~40 MB to every worker, and most never use an LLM.
+    from extraction.crosscheck import merge
+    from extraction.llm import llm_parse
+
     mark = perf_counter()
     try:
         llm_fields = llm_parse(document, options)
