@@ -138,8 +138,10 @@ def _score_totals(
             other % _ROUNDING_STEP != 0 and abs(value - other) in adjustments for other in {*totals, *sums}
         ):
             score, closed = score + 0.4, True
-        if others and sign * value > max(sign * v for v in others):
-            score += 0.15  # the grand total is the largest of the totals
+        if others and sign * value > max(sign * v for v in others) and candidate.strength >= max(
+            totals[v].strength for v in others
+        ) - 0.05:
+            score += 0.15  # the grand total is the largest of the equally well labelled totals
         if sign * value <= 0:
             score -= 0.3
         if any(sign * value < sign * s for s in subtotals if subtotals[s].strength >= 0.9):
