@@ -97,6 +97,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "subtotal": (
         (r"sub\s*-?\s*total|sous\s*-?\s*total|subtotaal|zwischensumme", 1.0),
+        (r"tax\s*base|taxable\s*amount|grondslag|base\s*ht", 0.7),  # the base tax is computed on
         (rf"{_SUM_WORD}\s*(?:sales\s*|amount\s*)?\(?\s*{_EXCL}[.,]?\s*(?:of\s*)?(?:{_TAXED})?\s*\)?", 1.0),
         (rf"total[^:]{{0,30}}?\(\s*{_EXCL}\.?\s*(?:of\s*)?{_TAX_WORD}{_RATE}\s*\)", 0.7),
         (r"net\s*(?:amount|total|value)|total\s*net", 0.7),

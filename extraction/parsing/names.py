@@ -84,7 +84,11 @@ _TITLE_WORD = re.compile(
     r"^(?:tax\s+)?(?:invoice|receipt|rechnung|facture|factuur|factura)\s+|\s+(?:tax\s+)?(?:invoice|receipt|rechnung|facture|factuur|factura)$",
     re.IGNORECASE,
 )
-_NOT_NAME = re.compile(r"\(c\)|©|copyright|\bpage\b|\bseite\b|stylesheet", re.IGNORECASE)
+_NOT_NAME = re.compile(
+    r"\(c\)|©|copyright|\bpage\b|\bseite\b|stylesheet|\bdetails\b|\binformation\b|\bsummary\b"
+    r"|^\d+(?:[.,]\d+)?\s*(?:pcs|pc|stk|kg|g|l|ml|x|units?|ea|nos)\b",  # a section heading, "1 PCS"
+    re.IGNORECASE,
+)
 SEPARATOR = re.compile(r"\s+[•●·|–]\s+|\s+-\s+")
 POSTCODE = re.compile(r"\b\d{4,6}\b")
 

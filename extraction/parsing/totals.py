@@ -51,10 +51,21 @@ def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Dec
             chosen = same_row[-1] if same_row else below
             if chosen is None:
                 continue
+            if label.field == "total" and len(same_row) >= 3:
+                _net_tax_gross(candidates, same_row[-3:])
             # Payment lines print their sign inconsistently ("Change 20.00-", "Rounding -0.01"): keep magnitudes.
             value = abs(chosen.value) if label.field == "payment" else chosen.value
             candidates[label.field].setdefault(value, Evidence(value)).add(label.strength * chosen.link, chosen)
     return candidates
+
+
+def _net_tax_gross(candidates: dict[str, dict[Decimal, Evidence]], row: list[Found]) -> None:
+    """A total row of three columns that add up ("Total facture 24.99 5.00 29.99" under HT / TVA / TTC)
+    names the subtotal and the tax too."""
+    net, tax, gross = row
+    if net.value + tax.value == gross.value and 0 < abs(tax.value) <= _MAX_TAX_SHARE * abs(net.value):
+        candidates["subtotal"].setdefault(net.value, Evidence(net.value)).add(0.8, net)
+        candidates["tax"].setdefault(tax.value, Evidence(tax.value)).add(0.8, tax)
 
 
 def _column_value(found: list[Found]) -> Found | None:
