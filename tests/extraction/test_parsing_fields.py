@@ -66,7 +66,10 @@ def test_a_three_column_total_row_takes_the_amount_with_tax() -> None:
         (300, 370, "Montant EUR HT"), (500, 370, "Montant TVA"), (700, 370, "Montant EUR TTC"),
         (40, 420, "Total facture"), (330, 420, "24.99"), (520, 420, "5.00"), (730, 420, "29.99"),
     )
-    assert parse_fields(doc).total.value == Decimal("29.99")  # type: ignore[union-attr]
+    fields = parse_fields(doc)
+    assert fields.total is not None and fields.total.value == Decimal("29.99")
+    assert fields.subtotal is not None and fields.subtotal.value == Decimal("24.99")
+    assert fields.tax is not None and fields.tax.value == Decimal("5.00")
 
 
 def test_values_under_column_headers_and_a_closing_sum_row() -> None:
