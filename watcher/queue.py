@@ -206,7 +206,7 @@ class InvoiceQueue:
             return InvoiceStatus.pending, update
         message = failure.message
         if failure.transient:
-            message += f" Gave up after {claim.attempts} attempts."
+            message = f"{message.rstrip('.')}. Gave up after {claim.attempts} attempts."
         update = status_update(InvoiceStatus.failed, InvoiceStatus.processing, now,
                                error=InvoiceError(code=failure.code, message=message))
         update["$set"].update(common, extraction=None, retry_at=None, processed_at=now)

@@ -43,6 +43,7 @@ async def test_the_watcher_rides_out_a_database_restart(tmp_path: Path, db_name:
             return (await statuses(database))["processed"] >= count
 
         await wait_until(lambda: processed(10), 60, "the first invoices processed", watcher)
+        unfinished = len(ids) - (await statuses(database))["processed"]
         server.stop()
         await asyncio.sleep(3)
         assert watcher.alive()
@@ -56,8 +57,8 @@ async def test_the_watcher_rides_out_a_database_restart(tmp_path: Path, db_name:
         async for doc in database["invoices"].find():
             steps = [entry["status"] for entry in doc["status_history"]]
             assert steps.count("processed") == 1, steps
+        assert unfinished >= 30  # the restart came under load
         assert watcher.stop() == 0  # while the database is still there to say goodbye to
-        assert "trying again" in watcher.log() or "lost the database" in watcher.log()
     finally:
         await client.close()
         server.stop()
