@@ -46,6 +46,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# 20180428: only right after a date label, elsewhere eight digits are an id far more often.
+_COMPACT = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d{2})(?P<a>[01]\d)(?P<b>[0-3]\d)(?!\d)")
+
+
 @dataclass(frozen=True)
 class DateMatch:
     value: date
@@ -94,14 +98,16 @@ def infer_day_first(texts: Iterable[str]) -> bool | None:
     return day_first > month_first
 
 
-def find_dates(text: str, *, day_first: bool | None = None) -> list[DateMatch]:
-    """Every date in `text`, left to right. Ambiguous numeric dates follow `day_first` (default day first)."""
+def find_dates(text: str, *, day_first: bool | None = None, compact: bool = False) -> list[DateMatch]:
+    """Every date in `text`, left to right. Ambiguous numeric dates follow `day_first` (default day first);
+    `compact` also accepts YYYYMMDD (for text right after a date label)."""
     folded = fold(text)
     if len(folded) != len(text):  # folding changed lengths (ligatures): spans would not line up
         folded = text.lower()
     found: list[DateMatch] = []
     taken: list[tuple[int, int]] = []
-    for kind, pattern in _PATTERNS:
+    patterns = (*_PATTERNS, ("ymd", _COMPACT)) if compact else _PATTERNS
+    for kind, pattern in patterns:
         for match in pattern.finditer(folded):
             if any(match.start() < end and match.end() > start for start, end in taken):
                 continue

@@ -25,9 +25,9 @@ class IssueDates:
     due_date: FieldValue[date] | None
 
 
-def _extractor(day_first: bool | None) -> Extractor:
+def _extractor(day_first: bool | None, *, compact: bool = False) -> Extractor:
     def extract(text: str) -> list[tuple[DateMatch, int, int]]:
-        return [(match, match.start, match.end) for match in find_dates(text, day_first=day_first)]
+        return [(match, match.start, match.end) for match in find_dates(text, day_first=day_first, compact=compact)]
 
     return extract
 
@@ -49,12 +49,12 @@ def _field(evidence: Evidence, confidence: float, source: Source) -> FieldValue[
 def choose_dates(
     layout: Layout, labelled: list[LabelledCell], source: Source, *, day_first: bool | None
 ) -> IssueDates:
-    extract = _extractor(day_first)
+    extract, after_label = _extractor(day_first), _extractor(day_first, compact=True)
     claims: dict[str, dict[date, Evidence]] = defaultdict(dict)
     for item in labelled:
         for label in item.labels:
             if label.field in _DATE_LABELS:
-                found = next(values_for_label(layout, item, label, extract), None)
+                found = next(values_for_label(layout, item, label, after_label), None)
                 weight = label.strength * (found.link if found else 0)
                 if label.strength < 0.5 and any(
                     other.field == "invoice_number" and other.strength >= 0.9 and other.end <= label.start

@@ -162,3 +162,8 @@ def test_document_type_from_the_title() -> None:
     assert document_type(["Rechnungskorrektur Nr. RK21012345"]) == "corrected_invoice"
     assert document_type(["TAX INVOICE"]) == "invoice"
     assert document_type(["Thank you"]) is None
+
+
+def test_compact_dates_only_where_asked() -> None:
+    assert [d.value for d in find_dates("Date/Time 20180428/191204", compact=True)] == [date(2018, 4, 28)]
+    assert find_dates("Order 20180428") == []
