@@ -191,6 +191,17 @@ def _confidence(score: float, runner_up: float, ocr_confidence: float) -> float:
     return max(0.0, confidence * min(1.0, 0.35 + ocr_confidence))
 
 
+def _brand_above(best: Cell, others: list[Cell]) -> Cell:
+    """"DOMINO'S PIZZA" above "DOMINO'S PIZZA PERMAS JAYA": the brand, not its branch."""
+    words = best.text.casefold().split()
+    for other in others:
+        prefix = other.text.casefold().split()
+        if other.page == best.page and 0 < best.row - other.row <= 4 and 0 < len(prefix) < len(words):
+            if words[: len(prefix)] == prefix:
+                return other
+    return best
+
+
 def choose_vendor(
     layout: Layout, labelled: list[LabelledCell], excluded: set[int], source: Source
 ) -> tuple[FieldValue[str], Cell] | None:
@@ -199,6 +210,7 @@ def choose_vendor(
     if not candidates:
         return None
     score, cell = candidates[0]
+    cell = _brand_above(cell, [c for _, c in candidates[1:]])
     runner_up = next((other for other, c in candidates[1:] if c.row != cell.row), 0.0)
     block = _name_block(layout, cell, KeyCells.of(layout))
     name = trim_name(" ".join((name_text(c.text.lstrip(" :")) or c.text) for c in block))

@@ -216,3 +216,8 @@ def test_totals_that_do_not_add_up_ask_for_a_second_opinion() -> None:
     fields = parse_fields(stacked("Shop Ltd", "Date: 13/02/2024", "Subtotal 10.00", "Tax 1.00", "Grand Total 12.00"))
     assert fields.total is not None and fields.total.value == Decimal("12.00")
     assert needs_second_opinion(fields)
+
+
+def test_a_brand_above_its_branch_is_the_vendor() -> None:
+    fields = parse_fields(stacked("TAX INVOICE", "DOMINO'S PIZZA", "GST REF NO : 001694261248", "DOMINO'S PIZZA PERMAS JAYA", "No.12, Jalan Permas Jaya 10,"))
+    assert fields.vendor_name is not None and fields.vendor_name.value == "DOMINO'S PIZZA"
