@@ -78,6 +78,8 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
     line_amounts = [item.amount for item in items if item.amount is not None]
     line_sum = sum(line_amounts, Decimal(0)) if line_amounts else None
     totals = choose_totals(layout, labelled, source, line_sum=line_sum)
+    if line_sum is not None and any(f is not None and f.value == line_sum for f in (totals.subtotal, totals.total)):
+        items = [item.model_copy(update={"confidence": 0.8}) for item in items]  # the items add up
     dates = choose_dates(layout, labelled, source, day_first=day_first)
     vendor = choose_vendor(layout, labelled, excluded, source)
     vendor_name, name_cell = vendor if vendor is not None else (None, None)

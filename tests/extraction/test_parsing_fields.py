@@ -179,6 +179,7 @@ def test_line_items_from_column_alignment() -> None:
         ("Stapler", Decimal(1), Decimal("7.50"), Decimal("7.50")),
     ]
     assert fields.total is not None and fields.total.value == Decimal("21.00") and fields.total.confidence >= 0.9
+    assert all(item.confidence == 0.8 for item in fields.line_items)  # they add up to the subtotal
 
 
 def test_a_weakly_labelled_total_is_not_confident_and_asks_for_a_second_opinion() -> None:
