@@ -22,6 +22,7 @@ from extraction.models import ErrorCode, ExtractionOptions
 pillow_heif.register_heif_opener()
 
 PDF = "application/pdf"
+_BMP_HEADER_SIZES = {12, 40, 52, 56, 64, 108, 124}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
@@ -44,8 +45,8 @@ def sniff(data: bytes) -> str | None:
         return "image/tiff"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
-    if data.startswith(b"BM"):
-        return "image/bmp"
+    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
+        return "image/bmp"  # "BM" alone starts too many text files
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "image/heic"
     # PDF readers accept a header anywhere in the first KiB (some generators prepend junk).

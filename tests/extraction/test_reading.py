@@ -75,6 +75,7 @@ BAD_INPUTS = {
     "empty file": (lambda: b"", ErrorCode.empty_document),
     "random bytes": (lambda: np.random.default_rng(1).bytes(4096), ErrorCode.unsupported_type),
     "text file": (lambda: b"Invoice 123, total 10.00 EUR\n", ErrorCode.unsupported_type),
+    "text file starting like a BMP": (lambda: b"BMW service invoice, total 10.00 EUR\n", ErrorCode.unsupported_type),
     "truncated jpeg": (lambda: _receipt_jpeg()[:300], ErrorCode.unreadable_file),
     "corrupt jpeg body": (lambda: _receipt_jpeg()[:20] + b"\x00" * 4000, ErrorCode.unreadable_file),
     "corrupt png": (lambda: b"\x89PNG\r\n\x1a\n" + b"garbage" * 100, ErrorCode.unreadable_file),
