@@ -74,16 +74,17 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
             segments.append(Segment(words=list(words)))
             words.clear()
 
+    previous: BBox | None = None  # the last character of the current segment
     for text, box in chars:
         if not text or text in "\r\n":
             end_segment()
+            previous = None
             continue
         if text.isspace():
             end_word()
             continue
         box = to_display(box)
-        if boxes:
-            previous = boxes[-1]
+        if previous is not None:
             height = max(1.0, box[3] - box[1], previous[3] - previous[1])
             gap = box[0] - previous[2]
             same_row = min(box[3], previous[3]) - max(box[1], previous[1]) > 0.3 * height
@@ -93,6 +94,7 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
                 end_word()
         letters.append(text)
         boxes.append(box)
+        previous = box
     end_segment()
 
     width, height = page.get_size()
