@@ -34,7 +34,6 @@ from extraction.evaluation import judge, load_labels  # noqa: E402
 from extraction.models import ExtractionOptions, Timing  # noqa: E402
 from extraction.ocr import get_engine  # noqa: E402
 from extraction.ocr.rapidocr import STOCK, RapidOcrEngine  # noqa: E402
-from extraction.ocr.refine import refine_page  # noqa: E402
 from extraction.pipeline import ReadingPlan, plan_for, read_and_parse  # noqa: E402
 from extraction.preprocess import DEFAULT_STEPS, Steps  # noqa: E402
 
@@ -56,41 +55,9 @@ def _tesseract_then_rapidocr(steps: Steps = DEFAULT_STEPS, **overrides: object) 
     return lambda: ReadingPlan(get_engine("tesseract"), second=RapidOcrEngine(**overrides), steps=steps)
 
 
-def _refined(*, always: bool) -> Callable[[], ReadingPlan]:
-    """Tesseract, then RapidOCR's recogniser on the words Tesseract doubts (always, or on second opinion)."""
-
-    def plan() -> ReadingPlan:
-        rapid = RapidOcrEngine()
-        if always:
-            return ReadingPlan(_RefinedTesseract(rapid))
-        return ReadingPlan(get_engine("tesseract"), refine=rapid)
-
-    return plan
-
-
-def _by_shape(*, refine: bool, second: bool = False) -> Callable[[], ReadingPlan]:
-    """Receipt-shaped pages to RapidOCR, pages of documents to Tesseract (+ a second opinion)."""
-
-    def plan() -> ReadingPlan:
-        rapid = RapidOcrEngine()
-        return ReadingPlan(
-            get_engine("tesseract"), narrow=rapid, refine=rapid if refine else None, second=rapid if second else None
-        )
-
-    return plan
-
-
-class _RefinedTesseract:
-    """Tesseract whose doubtful words are always re-read by RapidOCR's recogniser."""
-
-    name = "tesseract+refine"
-
-    def __init__(self, recognizer: RapidOcrEngine) -> None:
-        self._tesseract = get_engine("tesseract")
-        self._recognizer = recognizer
-
-    def read(self, image, *, page_number: int = 1):  # noqa: ANN001, ANN201 - the OcrEngine protocol
-        return refine_page(self._tesseract.read(image, page_number=page_number), image, self._recognizer)
+def _by_shape() -> Callable[[], ReadingPlan]:
+    """Receipt-shaped pages to RapidOCR, pages of documents to Tesseract (no second opinion)."""
+    return lambda: ReadingPlan(get_engine("tesseract"), narrow=RapidOcrEngine())
 
 
 VARIANTS: dict[str, Callable[[], ReadingPlan]] = {
@@ -119,14 +86,9 @@ VARIANTS: dict[str, Callable[[], ReadingPlan]] = {
     "rapidocr+threshold": _rapidocr(replace(DEFAULT_STEPS, threshold=True)),
     # the combination: Tesseract first, RapidOCR only when the fields do not hold up
     "tesseract+rapidocr-on-doubt": _tesseract_then_rapidocr(),
-    # Tesseract, then RapidOCR's recogniser on the words Tesseract doubts
-    "tesseract+refine": _refined(always=True),
-    "tesseract+refine-on-doubt": _refined(always=False),
     # by page shape: receipts to RapidOCR, documents to Tesseract
-    "shape": _by_shape(refine=False),
-    "shape+refine-on-doubt": _by_shape(refine=True),
-    "shape+rapidocr-on-doubt": _by_shape(refine=False, second=True),
-    # what extract() does by default (OCR_ENGINE=auto)
+    "shape": _by_shape(),
+    # what extract() does by default (OCR_ENGINE=auto): shape + RapidOCR on second opinion
     "auto": lambda: plan_for(ExtractionOptions()),
 }
 

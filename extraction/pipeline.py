@@ -28,8 +28,6 @@ from extraction.models import (
     Timing,
 )
 from extraction.ocr import OcrEngine, OcrError, get_engine
-from extraction.ocr.rapidocr import RapidOcrEngine
-from extraction.ocr.refine import refine_page
 from extraction.parsing import needs_second_opinion, parse_fields
 from extraction.pdf import embedded_invoice_xml, read_text_layer, render_page
 from extraction.preprocess import DEFAULT_STEPS, Steps, is_narrow, prepare
@@ -134,25 +132,24 @@ class ReadingPlan:
     """How pages without a text layer are read.
 
     Each page goes to `first`, or to `narrow` when it is receipt-shaped (`preprocess.is_narrow`).
-    When the parsed fields then need a second opinion (`needs_second_opinion`), the pages `first`
-    read are read again: only their doubtful words, by `refine`'s recogniser, or wholly by `second`.
+    When the parsed fields then need a second opinion (`needs_second_opinion`), `second` reads the
+    pages `first` read once more, and the document is parsed again from that reading.
     """
 
     first: OcrEngine
     narrow: OcrEngine | None = None
     second: OcrEngine | None = None
-    refine: RapidOcrEngine | None = None
     steps: Steps = DEFAULT_STEPS
 
 
 def plan_for(options: ExtractionOptions) -> ReadingPlan:
     """`auto`: receipts go to RapidOCR (Tesseract misreads till-roll print), pages of documents to
-    Tesseract (fast, and reads clean print well), whose doubtful words RapidOCR re-reads when the
-    fields do not hold up. The figures behind this choice come from bench/reading_ab.py."""
+    Tesseract (fast, and reads clean print well), and RapidOCR reads those again when the fields do
+    not hold up. The figures behind this choice come from bench/reading_ab.py."""
     tesseract = get_engine("tesseract", options.ocr_languages)
     if options.ocr_engine == "auto":
         rapid = get_engine("rapidocr")
-        return ReadingPlan(tesseract, narrow=rapid, refine=rapid)
+        return ReadingPlan(tesseract, narrow=rapid, second=rapid)
     return ReadingPlan(tesseract if options.ocr_engine == "tesseract" else get_engine(options.ocr_engine))
 
 
@@ -168,7 +165,7 @@ def read_and_parse(
     readings = _read_pages(decoded, missing, options, timing, plan)
     document = _assemble(text_pages, {n: r.page for n, r in readings.items()})
     fields = _parse(document, timing)
-    if (plan.refine or plan.second) and any(r.engine is plan.first for r in readings.values()):
+    if plan.second is not None and any(r.engine is plan.first for r in readings.values()):
         if needs_second_opinion(fields):
             readings = _second_reading(decoded, readings, options, timing, plan)
             document = _assemble(text_pages, {n: r.page for n, r in readings.items()})
@@ -206,7 +203,6 @@ def ocr_pages(
 class _Reading:
     page: Page
     engine: OcrEngine
-    upside_down: bool  # the page read better turned by 180°; a second reading must turn it too
     engines: tuple[str, ...]
 
 
@@ -219,33 +215,25 @@ def _read_pages(
         prepared = _prepare(image, plan.steps, timing)
         engine = plan.narrow if plan.narrow is not None and is_narrow(prepared) else plan.first
         mark = perf_counter()
-        page, upside_down = _read_upright(engine, prepared, number, plan.steps.orientation)
+        page = _read_upright(engine, prepared, number, plan.steps.orientation)
         timing.ocr_ms += (perf_counter() - mark) * 1000
-        readings[number] = _Reading(page, engine, upside_down, (engine.name,))
+        readings[number] = _Reading(page, engine, (engine.name,))
     return readings
 
 
 def _second_reading(
     decoded: Decoded, readings: dict[int, _Reading], options: ExtractionOptions, timing: Timing, plan: ReadingPlan
 ) -> dict[int, _Reading]:
-    """Read again the pages the first engine read: the doubtful words (refine), or everything (second)."""
+    """The pages the first engine read, read again by the second."""
+    assert plan.second is not None
     updated = dict(readings)
     redo = [number for number, reading in readings.items() if reading.engine is plan.first]
     for number, image in _page_images(decoded, redo, options, timing):
-        prepared = _prepare(image, plan.steps, timing)  # deterministic: the same pixels as the first time
-        before = readings[number]
-        if before.upside_down:
-            prepared = np.ascontiguousarray(prepared[::-1, ::-1])
+        prepared = _prepare(image, plan.steps, timing)
         mark = perf_counter()
-        if plan.refine is not None:
-            page, engine, upside_down = refine_page(before.page, prepared, plan.refine), plan.refine, before.upside_down
-        else:
-            assert plan.second is not None
-            engine = plan.second
-            page, turned = _read_upright(engine, prepared, number, plan.steps.orientation)
-            upside_down = before.upside_down != turned
+        page = _read_upright(plan.second, prepared, number, plan.steps.orientation)
         timing.ocr_ms += (perf_counter() - mark) * 1000
-        updated[number] = _Reading(page, engine, upside_down, (*before.engines, engine.name))
+        updated[number] = _Reading(page, plan.second, (*readings[number].engines, plan.second.name))
     return updated
 
 
@@ -256,17 +244,15 @@ def _prepare(image: np.ndarray, steps: Steps, timing: Timing) -> np.ndarray:
     return prepared
 
 
-def _read_upright(engine: OcrEngine, image: np.ndarray, number: int, orientation: bool) -> tuple[Page, bool]:
-    """The page as the engine reads it, and whether it read better upside down (the 180° case of
-    orientation: quarter turns are fixed in preprocessing; upright pages read with a mean word
-    confidence above ~0.4, upside-down ones below ~0.36, so a poorly read page is tried both ways)."""
+def _read_upright(engine: OcrEngine, image: np.ndarray, number: int, orientation: bool) -> Page:
+    """The page as the engine reads it, the right way up. Quarter turns are fixed in preprocessing;
+    this is the 180° case: upright pages read with a mean word confidence above ~0.4, upside-down
+    ones below ~0.36 (SROIE), so a poorly read page is read both ways and the surer reading wins."""
     page = engine.read(image, page_number=number)
     if not (orientation and page.lines and _mean_confidence(page) < _UPSIDE_DOWN_SUSPECT):
-        return page, False
+        return page
     retry = engine.read(np.ascontiguousarray(image[::-1, ::-1]), page_number=number)
-    if _mean_confidence(retry) > _mean_confidence(page):
-        return retry, True
-    return page, False
+    return retry if _mean_confidence(retry) > _mean_confidence(page) else page
 
 
 _UPSIDE_DOWN_SUSPECT = 0.5

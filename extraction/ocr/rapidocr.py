@@ -11,7 +11,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from rapidocr import RapidOCR
-from rapidocr.ch_ppocr_rec import TextRecInput
 
 from extraction.models import BBox, Page, Word
 from extraction.ocr import OcrError
@@ -55,19 +54,6 @@ class RapidOcrEngine:
         }
         self._ocr = RapidOCR(params=params)
 
-    def recognize(self, image: np.ndarray, boxes: list[BBox]) -> list[tuple[str, float]]:
-        """Recognition only (no detection) of the given regions of `image`: (text, score) per box."""
-        if not boxes:
-            return []
-        bgr = _to_bgr(image)
-        crops = [bgr[int(y0) : int(y1), int(x0) : int(x1)] for x0, y0, x1, y1 in boxes]
-        try:
-            # The recogniser RapidOCR itself uses after detection (same model, same session).
-            output = self._ocr._load_rec_model()(TextRecInput(img=crops))
-        except Exception as exc:  # the library raises bare exceptions of many kinds
-            raise OcrError(f"rapidocr failed: {exc}") from exc
-        return [(text, float(score)) for text, score in zip(output.txts or (), output.scores or (), strict=True)]
-
     def read(self, image: np.ndarray, *, page_number: int = 1) -> Page:
         bgr = _to_bgr(image)
         try:
@@ -82,7 +68,7 @@ class RapidOcrEngine:
         word_results = result.word_results if len(result.word_results) == len(texts) else None
         for index, (text, score, quad) in enumerate(zip(texts, scores, boxes, strict=False)):
             words = _native_words(word_results[index], text) if word_results else None
-            segments.append(Segment(words=words or split_words(text, float(score), _axis_box(quad))))
+            segments.append(Segment(words=words or _split_words(text, float(score), _axis_box(quad))))
         height, width = image.shape[:2]
         return Page(
             number=page_number,
@@ -115,7 +101,7 @@ def _native_words(word_result: tuple, line_text: str) -> list[Word] | None:
     return words
 
 
-def split_words(text: str, confidence: float, box: BBox) -> list[Word]:
+def _split_words(text: str, confidence: float, box: BBox) -> list[Word]:
     """Split a line box into words, each as wide as its share of the characters (spaces included)."""
     tokens = text.split()
     if not tokens:
