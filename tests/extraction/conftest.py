@@ -42,6 +42,37 @@ def invoice_pdf(pages: int = 1, lines: list[tuple[int, int, int, str]] = INVOICE
     return buffer.getvalue()
 
 
+RECEIPT_LINES = [
+    "KEDAI RUNCIT MAJU JAYA",
+    "NO 12, JALAN BUNGA RAYA",
+    "43000 KAJANG, SELANGOR",
+    "DATE: 03/02/2018  TIME: 10:15",
+    "RECEIPT #: CS00012345",
+    "-" * 32,
+    "MILO 1KG            1   18.90",
+    "ROTI GARDENIA       2    5.60",
+    "TELUR GRED A        1    9.50",
+    "-" * 32,
+    "TOTAL                    34.00",
+    "CASH                     50.00",
+    "CHANGE                   16.00",
+    "THANK YOU, PLEASE COME AGAIN",
+]
+
+
+def receipt_pdf() -> bytes:
+    """A till receipt: an 80 mm roll, 32 monospaced characters per line."""
+    width, height = 80 * 72 / 25.4, 110 * 72 / 25.4
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(width, height))
+    pdf.setFont("Courier", 8.5)
+    for index, text in enumerate(RECEIPT_LINES):
+        pdf.drawString(10, height - 20 - index * 12, text)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def render(pdf_bytes: bytes, dpi: int = 300, page: int = 0) -> Image.Image:
     """One PDF page as a grayscale image, the way a scanner would deliver it."""
     document = pdfium.PdfDocument(pdf_bytes)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from extraction import extract
 from extraction.models import ErrorCode, ExtractionOptions
-from tests.extraction.conftest import encode, invoice_pdf, scanned_pdf
+from tests.extraction.conftest import INVOICE_LINES, encode, invoice_pdf, receipt_pdf, render, scanned_pdf
 
 TESSERACT = ExtractionOptions(ocr_engine="tesseract")
 
@@ -36,6 +36,20 @@ def test_a_photo_of_an_invoice_is_ocred(invoice_image: Image.Image) -> None:
     assert result.timing.total_ms >= result.timing.ocr_ms
     assert result.fields.total is not None and result.fields.total.value == Decimal("120.00")
     assert result.fields.total.source == "ocr" and result.fields.total.bbox is not None
+
+
+def test_auto_reads_receipts_with_rapidocr_and_documents_with_tesseract() -> None:
+    receipt = extract(encode(render(receipt_pdf(), dpi=300), "PNG"))
+    assert receipt.ok, receipt.error
+    assert receipt.ocr_engine == "rapidocr"  # receipt-shaped: straight to the engine that reads till print
+    assert receipt.fields.total is not None and receipt.fields.total.value == Decimal("34.00")
+
+    # A page full of print, as wide as A4 allows: Tesseract's kind of page.
+    items = [(72, 490 - 14 * i, 10, f"{i + 1:02d}  Archive box, brown cardboard, 40 x 30 x 25 cm, pack of ten  ") for i in range(8)]
+    amounts = [(480, 490 - 14 * i, 10, "12.50") for i in range(8)]
+    document = extract(encode(render(invoice_pdf(lines=INVOICE_LINES + items + amounts), dpi=300), "PNG"))
+    assert document.ok, document.error
+    assert document.ocr_engine is not None and document.ocr_engine.startswith("tesseract")
 
 
 def test_a_rotated_and_skewed_scan_is_straightened(invoice_image: Image.Image) -> None:
@@ -116,8 +130,7 @@ def test_real_receipts_through_the_default_pipeline(datasets, name: str) -> None
     }
     result = extract((datasets / "sroie" / name).read_bytes(), "image/jpeg")
     assert result.ok, result.error
-    assert result.method == "ocr" and result.ocr_engine is not None
-    assert result.ocr_engine.startswith("tesseract") or result.ocr_engine == "rapidocr"
+    assert (result.method, result.ocr_engine) == ("ocr", "rapidocr")
     assert labels[name]["total"] in (result.text or "")
     assert result.fields.total is not None
     assert str(result.fields.total.value) == labels[name]["total"]
