@@ -39,9 +39,11 @@ from watcher.worker import extraction_options, limit_threads
 
 
 
-def _extract_one(job: tuple[bytes, ExtractionOptions]) -> bool:
+def _extract_one(job: tuple[bytes, ExtractionOptions]) -> str | None:
+    """None, or the error code of a failed extraction."""
     data, options = job
-    return extract(data, "image/jpeg", options=options).ok
+    result = extract(data, "image/jpeg", options=options)
+    return None if result.ok else str(result.error.code if result.error else "unknown")
 
 
 def children_cpu_s() -> float:
@@ -58,8 +60,9 @@ def process_cpu_s(pid: int) -> float:
 def bare_pool(images: list[bytes], concurrency: int, options: ExtractionOptions) -> dict:
     started, cpu = time.perf_counter(), children_cpu_s()
     with ProcessPoolExecutor(max_workers=concurrency, initializer=limit_threads) as pool:
-        ok = sum(pool.map(_extract_one, [(data, options) for data in images]))
-    return {"wall_s": time.perf_counter() - started, "cpu_s": children_cpu_s() - cpu, "ok": ok}
+        errors = [code for code in pool.map(_extract_one, [(data, options) for data in images]) if code]
+    return {"wall_s": time.perf_counter() - started, "cpu_s": children_cpu_s() - cpu,
+            "ok": len(images) - len(errors), "errors": errors}
 
 
 async def drain_with_watcher(
@@ -90,9 +93,10 @@ async def drain_with_watcher(
         database_cpu = process_cpu_s(database_pid) - database_cpu if database_pid else 0.0
     cpu = children_cpu_s() - cpu  # the watcher has exited and been reaped, its workers by it
     processed = await database["invoices"].count_documents({"status": "processed"})
+    retried = await database["invoices"].count_documents({"attempts": {"$gt": 1}})
     await client.close()
     result = {"elapsed_s": elapsed, "from_ready_s": elapsed - ((ready_at or started) - started),
-              "processed": processed, "cpu_s": cpu, "database_cpu_s": database_cpu}
+              "processed": processed, "retried": retried, "cpu_s": cpu, "database_cpu_s": database_cpu}
     if sample_memory:
         result["memory"] = memory_profile(samples)
     return result
@@ -129,7 +133,8 @@ async def measure(images: int, concurrency: int, repeat: int, backlogs: list[int
                                                    Path(tmp) / f"real{run}.log", database_pid=server.process.pid)
                 console.print(f"  watcher {watched['elapsed_s']:.1f} s")
                 runs.append({"bare_pool_s": bare["wall_s"], "bare_pool_cpu_s": bare["cpu_s"],
-                             "bare_pool_ok": bare["ok"],
+                             "bare_pool_ok": bare["ok"], "bare_pool_errors": bare["errors"],
+                             "watcher_retried": watched["retried"],
                              "watcher_s": watched["elapsed_s"], "watcher_from_ready_s": watched["from_ready_s"],
                              "watcher_cpu_s": watched["cpu_s"], "database_cpu_s": watched["database_cpu_s"],
                              "watcher_processed": watched["processed"], "load_average": os.getloadavg()[0]})
@@ -166,10 +171,11 @@ def main(
         o = result["overhead"]
         rows = []
         for number, run in enumerate(o["runs"], 1):
+            failed = f"; failed: {', '.join(run['bare_pool_errors'])}" if run["bare_pool_errors"] else ""
             rows += [(f"run {number}: bare ProcessPoolExecutor + extract()", run["bare_pool_s"], "",
-                      run["bare_pool_cpu_s"], "", run["bare_pool_ok"]),
+                      run["bare_pool_cpu_s"], "", f"{run['bare_pool_ok']} ok{failed}"),
                      (f"run {number}: invoicer watcher, from launch", run["watcher_s"], "", run["watcher_cpu_s"],
-                      run["database_cpu_s"], run["watcher_processed"])]
+                      run["database_cpu_s"], f"{run['watcher_processed']} processed; {run['watcher_retried']} retried")]
         rows += [("best: bare pool", o["best_bare_pool_s"], 1.0, o["best_bare_pool_cpu_s"], "", ""),
                  ("best: watcher, from launch", o["best_watcher_s"], round(o["ratio"], 3), o["best_watcher_cpu_s"],
                   o["best_database_cpu_s"], ""),
@@ -177,7 +183,7 @@ def main(
                   round(o["ratio_from_ready"], 3), "", "", ""),
                  ("CPU: (watcher tree + database) / bare pool", "", "", round(o["cpu_ratio"], 3), "", "")]
         print_table(f"Overhead: {o['images']} real receipts, {concurrency} workers (target: watcher within 1.05x)",
-                    ["run", "wall s", "x bare", "CPU s", "database CPU s", "ok"], rows)
+                    ["run", "wall s", "x bare", "CPU s", "database CPU s", "results"], rows)
     if result["memory"]:
         print_table(
             f"Memory while draining a backlog ({concurrency} workers, instant test extractor; target: flat)",
