@@ -246,16 +246,14 @@ def _prepare(image: np.ndarray, steps: Steps, timing: Timing) -> np.ndarray:
 
 def _read_upright(engine: OcrEngine, image: np.ndarray, number: int, orientation: bool) -> Page:
     """The page as the engine reads it, the right way up. Quarter turns are fixed in preprocessing;
-    this is the 180° case: upright pages read with a mean word confidence above ~0.4, upside-down
-    ones below ~0.36 (SROIE), so a poorly read page is read both ways and the surer reading wins."""
+    this is the 180° case: upside-down text reads with clearly lower confidence than upright text
+    (each engine says below what it gets suspicious), so a suspect page is read both ways and the
+    surer reading wins."""
     page = engine.read(image, page_number=number)
-    if not (orientation and page.lines and _mean_confidence(page) < _UPSIDE_DOWN_SUSPECT):
+    if not (orientation and page.lines and _mean_confidence(page) < engine.upside_down_suspect):
         return page
     retry = engine.read(np.ascontiguousarray(image[::-1, ::-1]), page_number=number)
     return retry if _mean_confidence(retry) > _mean_confidence(page) else page
-
-
-_UPSIDE_DOWN_SUSPECT = 0.5
 
 
 def _mean_confidence(page: Page) -> float:

@@ -24,6 +24,8 @@ class OcrError(RuntimeError):
 
 class OcrEngine(Protocol):
     name: str
+    # A page read with a mean word confidence below this may be upside down (see pipeline._read_upright).
+    upside_down_suspect: float
 
     def read(self, image: np.ndarray, *, page_number: int = 1) -> Page: ...
 

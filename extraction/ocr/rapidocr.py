@@ -41,6 +41,8 @@ STOCK: dict[str, object] = {
 
 class RapidOcrEngine:
     name = "rapidocr"
+    # SROIE: upright receipts read with a mean confidence of 0.96-1.00, upside-down ones 0.67-0.80.
+    upside_down_suspect = 0.9
 
     def __init__(self, **overrides: object) -> None:
         """`overrides` are RapidOCR config keys on top of TUNED, e.g. {"Det.limit_side_len": 640}."""

@@ -15,6 +15,8 @@ _TIMEOUT_SECONDS = 120
 
 class TesseractEngine:
     name = "tesseract"
+    # SROIE: upright receipts read with a mean word confidence of 0.41-0.95, upside-down ones 0.20-0.36.
+    upside_down_suspect = 0.5
 
     def __init__(self, languages: str = "eng") -> None:
         self.languages = languages

@@ -60,6 +60,15 @@ def test_a_rotated_and_skewed_scan_is_straightened(invoice_image: Image.Image) -
     assert result.fields.total is not None and result.fields.total.value == Decimal("120.00")
 
 
+@pytest.mark.parametrize("turn", [180, 270])
+def test_an_upside_down_or_sideways_receipt_is_read_the_right_way_up(turn: int) -> None:
+    receipt = render(receipt_pdf(), dpi=300).rotate(turn, expand=True)
+    result = extract(encode(receipt, "PNG"))
+    assert result.ok, result.error
+    assert result.fields.total is not None and result.fields.total.value == Decimal("34.00")
+    assert result.text is not None and result.text.index("KEDAI") < result.text.index("THANK YOU")  # top to bottom
+
+
 def test_mixed_pdf_uses_the_text_layer_and_ocr_per_page(invoice_image: Image.Image) -> None:
     document = pdfium.PdfDocument(invoice_pdf())
     scan = pdfium.PdfDocument(scanned_pdf(invoice_image.reduce(2)))
