@@ -157,7 +157,16 @@ def _continues(upper: Cell, lower: Cell, pairs: KeyCells) -> bool:
         return False
     before = lower_text[: legal.start()].strip()
     # "SDN BHD", "CO. (M) SDN BHD", "ALAM) SDN BHD": the lower line cannot stand alone as a name
-    return before == "" or bool(re.match(r"^(?:co\b|&|\()", before, re.IGNORECASE)) or before.count(")") > before.count("(")
+    if before == "" or re.match(r"^(?:co\b|&|\()", before, re.IGNORECASE) or before.count(")") > before.count("("):
+        return True
+    # A letterhead wraps one name in mixed case: a short line of plain words tight above the line that
+    # ends in the legal form ("MVM Musterhafter" / "Versicherungsverein Musterstadt a.G."). Receipts print
+    # a trade name and the company that runs it as separate upper-case lines ("AA PHARMACY" /
+    # "SUBANG HEALTHCARE SDN BHD"), and the company is the vendor.
+    tight = gap < 0.6 * upper.height and 0.85 <= lower.height / max(upper.height, 1.0) <= 1.15
+    plain = len(upper_text.split()) <= 4 and not re.search(r"\d", upper_text) and not TRADE_WORD.search(upper_text)
+    letterhead = not upper_text.isupper() and not lower_text.isupper()
+    return tight and plain and letterhead and legal.end() >= len(lower_text.rstrip(" .")) - 1
 
 
 def _name_block(layout: Layout, cell: Cell, pairs: KeyCells) -> list[Cell]:

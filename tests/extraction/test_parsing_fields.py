@@ -222,3 +222,11 @@ def test_totals_that_do_not_add_up_ask_for_a_second_opinion() -> None:
 def test_a_brand_above_its_branch_is_the_vendor() -> None:
     fields = parse_fields(stacked("TAX INVOICE", "DOMINO'S PIZZA", "GST REF NO : 001694261248", "DOMINO'S PIZZA PERMAS JAYA", "No.12, Jalan Permas Jaya 10,"))
     assert fields.vendor_name is not None and fields.vendor_name.value == "DOMINO'S PIZZA"
+
+
+def test_a_letterhead_name_over_two_lines_is_joined_but_a_trade_name_stays_apart() -> None:
+    letterhead = parse_fields(stacked("MVM Musterhafter", "Versicherungsverein Musterstadt a.G.", "Musterstr. 12", step=22))
+    assert letterhead.vendor_name is not None
+    assert letterhead.vendor_name.value == "MVM Musterhafter Versicherungsverein Musterstadt a.G."
+    receipt = parse_fields(stacked("AA PHARMACY", "SUBANG HEALTHCARE SDN BHD", "B-8, JALAN SS15/4D", step=22))
+    assert receipt.vendor_name is not None and receipt.vendor_name.value == "SUBANG HEALTHCARE SDN BHD"
