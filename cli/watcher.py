@@ -10,12 +10,11 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from rich.console import Console
 
-from api.invoices.service import _requeue_update as requeue_update
 from core.config import Settings, get_settings
 from core.db import connect
 from core.embedded import embedded_uri
 from core.logging import configure_logging
-from core.models import Invoice, InvoiceStatus, utcnow
+from core.models import Invoice, InvoiceStatus, requeue_update, utcnow
 from watcher.pool import WorkerStartError
 from watcher.service import Watcher
 

@@ -225,3 +225,14 @@ def status_update(
             "status_history": {"$each": [change.model_dump(mode="python")], "$slice": -STATUS_HISTORY_LIMIT}
         },
     }
+
+
+def requeue_update(now: datetime, previous: InvoiceStatus) -> dict[str, dict[str, Any]]:
+    """Back to `pending` for a fresh extraction (reprocess, new file): the attempt count starts over and any
+    lease is dropped, so a watcher still working on it loses its fenced write."""
+    update = status_update(InvoiceStatus.pending, previous, now)
+    update["$set"].update(
+        {"lease": None, "attempts": 0, "retry_at": None, "queued_at": now, "extraction": None, "timings": None,
+         "processed_at": None}
+    )
+    return update

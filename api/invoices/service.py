@@ -20,7 +20,7 @@ from api.invoices.files import CheckedFile
 from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, SortKey
 from core import storage
 from core.bson_codec import from_bson, to_bson
-from core.models import Invoice, InvoiceBase, InvoiceStatus, Role, User, status_update, utcnow
+from core.models import Invoice, InvoiceBase, InvoiceStatus, Role, User, requeue_update, utcnow
 from core.search import search_terms, tokens
 from extraction.models import FIELD_NAMES, ExtractionResult
 
@@ -68,19 +68,10 @@ async def create(
     return invoice
 
 
-def _requeue_update(now: datetime, previous: InvoiceStatus) -> dict[str, dict[str, Any]]:
-    update = status_update(InvoiceStatus.pending, previous, now)
-    update["$set"].update(
-        {"lease": None, "attempts": 0, "retry_at": None, "queued_at": now, "extraction": None, "timings": None,
-         "processed_at": None}
-    )
-    return update
-
-
 async def requeue(invoice: Invoice) -> Invoice:
     """Back to `pending` for a fresh extraction. A watcher still holding a lease loses it (its write is fenced)."""
     now = utcnow()
-    await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, _requeue_update(now, invoice.status))
+    await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, requeue_update(now, invoice.status))
     return await Invoice.get(invoice.id)  # type: ignore[return-value]
 
 
@@ -90,7 +81,7 @@ async def replace_file(
     sha256 = hashlib.sha256(data).hexdigest()
     file_id = await storage.put_file(database, data, filename or invoice.filename, checked.content_type, sha256)
     now = utcnow()
-    update = _requeue_update(now, invoice.status)
+    update = requeue_update(now, invoice.status)
     update["$set"].update(
         {"file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
          "pages": checked.pages, "filename": filename or invoice.filename, "corrections": {},
