@@ -9,7 +9,6 @@ time the same work takes on an idle core.
 from __future__ import annotations
 
 import os
-import resource
 
 
 def cpu_seconds() -> float:
@@ -19,5 +18,12 @@ def cpu_seconds() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far, in MiB.
+
+    From /proc (VmHWM), not getrusage: Linux keeps ru_maxrss across exec, so a worker started by a
+    big parent would report the parent's size as its own peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
