@@ -1,7 +1,7 @@
 """Image preprocessing before OCR (OpenCV).
 
 Each step is a function of a uint8 image (grayscale or RGB) and can be switched on or off through
-`Steps`; `DEFAULT_STEPS` holds the ones the A/B measurement (bench/preprocess_ab.py) showed to help.
+`Steps`; `DEFAULT_STEPS` holds the ones the A/B measurement (bench/reading_ab.py) showed to help.
 All measurements of the page (ink, text size, skew) are taken on a small thumbnail, so the steps
 cost milliseconds even on 35-megapixel scans.
 """
