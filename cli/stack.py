@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -51,8 +52,9 @@ def db(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     port = port or settings.embedded_db_port
     server = start_embedded(settings.data_dir / "db", port, durable=True, log_file=settings.data_dir / "secantusd.log")
+    stop = _stop_on_signals()
     console.print(f"Embedded database ready: [bold]MONGODB_URI={server.uri}[/]  (Ctrl-C stops it)")
-    _wait_for_signal([server.process])
+    _wait_for_signal([server.process], stop)
     server.stop()
 
 
@@ -97,6 +99,7 @@ def up(
     port: Annotated[int | None, typer.Option(help="Port for the API (default API_PORT).")] = None,
 ) -> None:
     """Start everything for a newcomer: embedded database, API (with Socket.IO) and watcher. Ctrl-C stops all."""
+    stop = _stop_on_signals()  # first, so that Ctrl-C during start-up also stops everything cleanly
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     host = host or settings.api_host
@@ -109,7 +112,7 @@ def up(
         subprocess.Popen([invoicer, "watcher"], env=env),
     ]
     base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
-    if _wait_for_api(f"{base}/health", children[0]):
+    if _wait_for_api(f"{base}/health", children[0], stop):
         console.print(
             f"\n[bold green]Invoicer is up.[/]\n"
             f"  API root:      {base}/api/v1\n"
@@ -118,7 +121,7 @@ def up(
             f"  Database:      {uri} (data in {settings.data_dir.resolve()})\n"
             f"Create the first account with POST /api/v1/auth/register (or `invoicer user create`). Ctrl-C stops everything.\n"
         )
-    code = _wait_for_signal(children + ([server.process] if server else []))
+    code = _wait_for_signal(children + ([server.process] if server else []), stop)
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -133,31 +136,32 @@ def up(
     raise typer.Exit(code)
 
 
-def _wait_for_api(url: str, process: subprocess.Popen, timeout: float = 60.0) -> bool:
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C / SIGTERM, in place of the default KeyboardInterrupt."""
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    return stop
+
+
+def _wait_for_api(url: str, process: subprocess.Popen, stop: threading.Event, timeout: float = 60.0) -> bool:
     import httpx
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
+    while time.monotonic() < deadline and process.poll() is None and not stop.is_set():
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return True
         except httpx.HTTPError:
             time.sleep(0.2)
-    console.print("[red]The API did not come up; see the messages above.[/]")
+    if not stop.is_set():
+        console.print("[red]The API did not come up; see the messages above.[/]")
     return False
 
 
-def _wait_for_signal(processes: list[subprocess.Popen]) -> int:
+def _wait_for_signal(processes: list[subprocess.Popen], stop: threading.Event) -> int:
     """Block until Ctrl-C / SIGTERM, or until one of the processes dies (then report it)."""
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stop:
+    while not stop.is_set():
         for proc in processes:
             if proc.poll() is not None:
                 console.print(f"[red]{' '.join(map(str, proc.args[:2]))} exited with code {proc.returncode}[/]")
