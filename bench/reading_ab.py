@@ -77,6 +77,7 @@ VARIANTS: dict[str, Callable[[], ReadingPlan]] = {
     "rapidocr-stock+nocls": _rapidocr(**{**STOCK, "Global.use_cls": False}),
     "rapidocr-stock+rec96": _rapidocr(**{**STOCK, "Rec.rec_img_shape": [3, 48, 96]}),
     "rapidocr-batch6": _rapidocr(**{"Rec.rec_batch_num": 6}),  # tuned, but batches of 6 lines
+    "rapidocr-det736": _rapidocr(**{"Det.limit_side_len": 736}),  # tuned, detection on 736 px
     "rapidocr": _rapidocr(),  # TUNED (extraction/ocr/rapidocr.py)
     "rapidocr-raw": _rapidocr(NO_STEPS),
     "rapidocr-crop": _rapidocr(replace(DEFAULT_STEPS, crop=False)),
@@ -90,6 +91,11 @@ VARIANTS: dict[str, Callable[[], ReadingPlan]] = {
     "shape": _by_shape(),
     # what extract() does by default (OCR_ENGINE=auto): shape + RapidOCR on second opinion
     "auto": lambda: plan_for(ExtractionOptions()),
+    "auto-det736": lambda: ReadingPlan(
+        get_engine("tesseract"),
+        narrow=(small := RapidOcrEngine(**{"Det.limit_side_len": 736})),
+        second=small,
+    ),
 }
 
 

@@ -39,6 +39,10 @@ STOCK: dict[str, object] = {
 }
 
 
+# RapidOCR's own Global.max_side_len: it resizes larger images to this before anything else.
+_MAX_SIDE = 2000
+
+
 class RapidOcrEngine:
     name = "rapidocr"
     # SROIE: upright receipts read with a mean confidence of 0.96-1.00, upside-down ones 0.67-0.80.
@@ -57,7 +61,12 @@ class RapidOcrEngine:
         self._ocr = RapidOCR(params=params)
 
     def read(self, image: np.ndarray, *, page_number: int = 1) -> Page:
-        bgr = _to_bgr(image)
+        # RapidOCR works on at most _MAX_SIDE px and wants three channels: shrink first, so a
+        # large page is not copied three times over at full size (boxes are scaled back below).
+        scale = min(1.0, _MAX_SIDE / max(image.shape[:2]))
+        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        bgr = _to_bgr(small)
+        del small
         try:
             result = self._ocr(bgr, return_word_box=True)
         except Exception as exc:  # the library raises bare exceptions of many kinds
@@ -69,8 +78,8 @@ class RapidOcrEngine:
         boxes = result.boxes if result.boxes is not None else []
         word_results = result.word_results if len(result.word_results) == len(texts) else None
         for index, (text, score, quad) in enumerate(zip(texts, scores, boxes, strict=False)):
-            words = _native_words(word_results[index], text) if word_results else None
-            segments.append(Segment(words=words or _split_words(text, float(score), _axis_box(quad))))
+            words = _native_words(word_results[index], text, scale) if word_results else None
+            segments.append(Segment(words=words or _split_words(text, float(score), _axis_box(quad, scale))))
         height, width = image.shape[:2]
         return Page(
             number=page_number,
@@ -86,15 +95,16 @@ def _to_bgr(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
 
 
-def _axis_box(quad: object) -> BBox:
-    points = np.asarray(quad, dtype=float).reshape(-1, 2)
+def _axis_box(quad: object, scale: float) -> BBox:
+    """The axis-aligned box around a quadrilateral, in the coordinates of the unscaled image."""
+    points = np.asarray(quad, dtype=float).reshape(-1, 2) / scale
     return (float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max()))
 
 
-def _native_words(word_result: tuple, line_text: str) -> list[Word] | None:
+def _native_words(word_result: tuple, line_text: str, scale: float) -> list[Word] | None:
     """RapidOCR's own word boxes, if they spell the same text as the line (else they are not trusted)."""
     words = [
-        Word(text=text.strip(), bbox=_axis_box(quad), confidence=min(1.0, max(0.0, float(score))))
+        Word(text=text.strip(), bbox=_axis_box(quad, scale), confidence=min(1.0, max(0.0, float(score))))
         for text, score, quad in word_result
         if text.strip() and quad is not None
     ]
