@@ -166,7 +166,7 @@ def read_and_parse(
     document = _assemble(text_pages, {n: r.page for n, r in readings.items()})
     fields = _parse(document, timing)
     if plan.second is not None and any(r.engine is plan.first for r in readings.values()):
-        if needs_second_opinion(fields):
+        if needs_second_opinion(fields, document):
             readings = _second_reading(decoded, readings, options, timing, plan)
             document = _assemble(text_pages, {n: r.page for n, r in readings.items()})
             fields = _parse(document, timing)

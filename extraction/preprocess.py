@@ -112,7 +112,7 @@ def _content_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     """Box around the text on a light page: ink smeared into blobs, keeping blobs with real mass,
     so scanner dust and specks far from the document do not stretch the box."""
     height, width = ink.shape
-    ink = ink.astype(np.uint8)
+    ink = _off_the_edges(ink.astype(np.uint8))
     reach = max(3, max(height, width) // 60)
     blobs = cv2.dilate(ink, np.ones((reach, reach), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(blobs)
@@ -134,6 +134,19 @@ def _content_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     x1 = max(stats[i, 0] + stats[i, 2] for i in kept)
     y1 = max(stats[i, 1] + stats[i, 3] for i in kept)
     return x0, y0, x1 - x0, y1 - y0
+
+
+def _off_the_edges(ink: np.ndarray) -> np.ndarray:
+    """The ink without the marks that touch the image edge (a torn paper edge, a lid's shadow):
+    smeared together with the text near them, they would take that text out of the box below."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink)
+    height, width = ink.shape
+    x, y, w, h = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
+    touching = (x == 0) | (y == 0) | (x + w >= width) | (y + h >= height)
+    touching[0] = False  # the background
+    if not touching.any():
+        return ink
+    return np.where(touching[labels], 0, ink).astype(np.uint8)
 
 
 def text_height(gray: np.ndarray) -> float | None:

@@ -13,6 +13,7 @@ import ctypes
 import cv2
 import numpy as np
 from rapidocr import RapidOCR
+from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
 
 from extraction.models import BBox, Page, Word
 from extraction.ocr import OcrError
@@ -64,6 +65,7 @@ class RapidOcrEngine:
             **TUNED,
             **overrides,
         }
+        _no_memory_patterns()
         self._ocr = RapidOCR(params=params)
         _return_big_buffers_to_the_os()
         # With a long-side limit, also cap the detector's pixels (per image, in read()).
@@ -103,6 +105,26 @@ class RapidOcrEngine:
             source="ocr",
             engine=self.name,
         )
+
+
+def _no_memory_patterns() -> None:
+    """Have the onnxruntime sessions RapidOCR builds skip memory patterns.
+
+    A memory pattern is a buffer plan onnxruntime keeps per input shape, and every page and text
+    line has a new shape: measured over 20 SROIE receipts, peak RSS 385 MB with patterns, 334 MB
+    without, at the same CPU time. RapidOCR has no setting for it, so its session options are
+    wrapped (once per process)."""
+    build = OrtInferSession._init_sess_opts
+    if getattr(build, "lean", False):
+        return
+
+    def lean(cfg: dict[str, object]) -> object:
+        options = build(cfg)
+        options.enable_mem_pattern = False
+        return options
+
+    lean.lean = True  # type: ignore[attr-defined]
+    OrtInferSession._init_sess_opts = staticmethod(lean)  # type: ignore[method-assign]
 
 
 def _return_big_buffers_to_the_os() -> None:

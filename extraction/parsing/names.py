@@ -108,13 +108,15 @@ def name_like(text: str) -> bool:
 
 def _canonical_forms(text: str) -> str:
     """Put right OCR misreadings of the Malaysian legal forms ("SIN BHAD", "SDN. BHÒ.", "5/B"), keeping the
-    text's case, and underscores OCR puts between words."""
+    text's case, underscores OCR puts between words, and a zero read inside a capitalised word
+    ("FO0DICIOUS")."""
     plain = _AccentFree._plain(text)
     for match in reversed(list(_MISREAD_SDN_BHD.finditer(plain))):
         form = f"SDN{match.group(1)} BHD"
         original = text[match.start() : match.end()]
         text = text[: match.start()] + (form if original.isupper() else form.title()) + text[match.end() :]
     text = re.sub(r"(?<=[^\W\d_])_(?=[^\W\d_])", " ", text)
+    text = re.sub(r"(?<=[A-Z])0(?=[A-Z])", "O", text)
     return _MISREAD_S_B.sub("S/B", text)
 
 

@@ -163,7 +163,10 @@ def _continues(upper: Cell, lower: Cell, pairs: KeyCells) -> bool:
     # ends in the legal form ("MVM Musterhafter" / "Versicherungsverein Musterstadt a.G."). Receipts print
     # a trade name and the company that runs it as separate upper-case lines ("AA PHARMACY" /
     # "SUBANG HEALTHCARE SDN BHD"), and the company is the vendor.
-    tight = gap < 0.6 * upper.height and 0.85 <= lower.height / max(upper.height, 1.0) <= 1.15
+    # Tight: measured top to top, since Tesseract's boxes hug the ink (a line without descenders
+    # reads shorter and farther away than the same type with them).
+    pitch = lower.bbox[1] - upper.bbox[1]
+    tight = pitch < 1.6 * max(upper.height, lower.height) and 0.75 <= lower.height / max(upper.height, 1.0) <= 1.35
     plain = len(upper_text.split()) <= 4 and not re.search(r"\d", upper_text) and not TRADE_WORD.search(upper_text)
     letterhead = not upper_text.isupper() and not lower_text.isupper()
     return tight and plain and letterhead and legal.end() >= len(lower_text.rstrip(" .")) - 1
@@ -172,19 +175,25 @@ def _continues(upper: Cell, lower: Cell, pairs: KeyCells) -> bool:
 def _name_block(layout: Layout, cell: Cell, pairs: KeyCells) -> list[Cell]:
     """The cell plus the lines above and below it that continue the same name."""
     block = [cell]
-    while True:
-        row = block[0].row - 1
-        above = [c for c in layout.rows[row].cells if _continues(c, block[0], pairs)] if row >= 0 else []
-        if not above or above[0].page != cell.page or len(block) >= 3:
-            break
-        block.insert(0, above[0])
-    while True:
-        row = block[-1].row + 1
-        below = [c for c in layout.rows[row].cells if _continues(block[-1], c, pairs)] if row < len(layout.rows) else []
-        if not below or below[0].page != cell.page or len(block) >= 3:
-            break
-        block.append(below[0])
+    while len(block) < 3 and (above := _stacked(layout, block[0], -1, pairs)) is not None:
+        block.insert(0, above)
+    while len(block) < 3 and (below := _stacked(layout, block[-1], 1, pairs)) is not None:
+        block.append(below)
     return block
+
+
+def _stacked(layout: Layout, cell: Cell, step: int, pairs: KeyCells) -> Cell | None:
+    """The cell just above (step -1) or below (+1) that continues the name. Two rows away too: a
+    logo's text beside the name can form a row of its own between two lines of the name."""
+    for distance in (1, 2):
+        index = cell.row + step * distance
+        if not 0 <= index < len(layout.rows) or layout.rows[index].page != cell.page:
+            return None
+        for other in layout.rows[index].cells:
+            upper, lower = (other, cell) if step < 0 else (cell, other)
+            if _continues(upper, lower, pairs):
+                return other
+    return None
 
 
 # Measured on the three sets: even the best-supported name line is the labelled name only about nine
@@ -202,6 +211,8 @@ def _confidence(score: float, runner_up: float, ocr_confidence: float) -> float:
 
 def _brand_above(best: Cell, others: list[Cell]) -> Cell:
     """"DOMINO'S PIZZA" above "DOMINO'S PIZZA PERMAS JAYA": the brand, not its branch."""
+    if has_legal_form(best.text):
+        return best  # "ELKEN" above "ELKEN SERVICE SDN BHD": the company's registered name is the vendor
     words = best.text.casefold().split()
     for other in others:
         prefix = other.text.casefold().split()
