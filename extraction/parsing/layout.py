@@ -169,7 +169,9 @@ def build_layout(doc: DocumentText) -> Layout:
             target = None
             for band in reversed(page_rows[-3:]):  # only recent rows: the list is sorted by height
                 overlap = _overlap(band[0], band[1], cell.bbox[1], cell.bbox[3])
-                if overlap >= _ROW_OVERLAP * min(cell.height, band[1] - band[0]):
+                # A cell under another one is a new row even when a tall logo beside both spans them.
+                stacked = any(_overlap(other.bbox[0], other.bbox[2], cell.bbox[0], cell.bbox[2]) > 0 for other in band[2])
+                if overlap >= _ROW_OVERLAP * min(cell.height, band[1] - band[0]) and not stacked:
                     target = band
                     break
             if target is None:
