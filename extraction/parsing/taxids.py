@@ -2,7 +2,8 @@
 Malaysian GST/SST registrations, and any id a tax-id label points at.
 
 Invoices print the customer's VAT number too ("N° TVA client", "Uw BTW nummer"), so ids in the
-customer's block or behind a customer word are not the vendor's.
+customer's block or behind a customer word are not the vendor's, and bank account numbers are not
+tax ids.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ _CUSTOMER_CUES = re.compile(
     r"\b(client|customer|kunde|kaufer|buyer|acheteur|cliente|klant|uw|your|ihre|votre|destinataire|empfanger)\b"
 )
 
+# An IBAN starts like a VAT number ("IBAN : FR20 1242 1242 ..." reads as FR20124212421).
+_BANK_CUE = re.compile(r"\b(?:iban|konto|kto|rib|account)\b[\s:.#-]*$")
+
 
 @dataclass(frozen=True)
 class _Hit:
@@ -122,7 +126,7 @@ def choose_vendor_tax_id(layout: Layout, customer_cells: set[int], source: Sourc
             context = fold(cell.text[: hit.start])
             left = layout.rows[cell.row].cells
             left_text = fold(" ".join(c.text for c in left if c.bbox[2] <= cell.bbox[0]))
-            if _CUSTOMER_CUES.search(context) or _CUSTOMER_CUES.search(left_text):
+            if _CUSTOMER_CUES.search(context) or _CUSTOMER_CUES.search(left_text) or _BANK_CUE.search(context):
                 continue
             hits.append(hit)
     if not hits:

@@ -164,6 +164,11 @@ def test_tax_ids_by_pattern() -> None:
         assert fields.vendor_tax_id is not None and fields.vendor_tax_id.value == expected, text
 
 
+def test_an_iban_is_not_a_tax_id() -> None:
+    fields = parse_fields(stacked("Seller SARL", "TVA: FR119999998", "IBAN : FR20 1242 1242 1242 1242 1242 124"))
+    assert fields.vendor_tax_id is None or not fields.vendor_tax_id.value.startswith("FR20")
+
+
 def test_line_items_from_column_alignment() -> None:
     doc = document(
         (50, 300, "Description"), (400, 300, "Qty"), (550, 300, "Unit Price"), (750, 300, "Amount"),
