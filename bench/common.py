@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
 INVOICER = str(Path(sys.executable).with_name("invoicer"))
 PASSWORD = "benchmark password"
-console = Console()
+# Tables are copied from logs into notes: when the output is not a terminal, do not wrap them at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
