@@ -93,7 +93,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"jumlah\s*(?:besar|keseluruhan|bersih)?", 0.8),
         (rf"(?:incl|inclusive|including)[.,]?\s*(?:of\s*)?{_TAX_WORD}", 0.6),  # "[Total] Inclusive GST" with the total lost
         (r"gross\s*(?:amt|amount|total)|ttl", 0.7),
-        (r"brutto|summe|total|amount|sum|due", 0.55),
+        (r"brutto|summe|total|amount|sum|due|bedrag", 0.55),
     ),
     "subtotal": (
         (r"sub\s*-?\s*total|sous\s*-?\s*total|subtotaal|zwischensumme", 1.0),

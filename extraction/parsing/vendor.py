@@ -230,6 +230,8 @@ def choose_vendor(
     if not candidates:
         return None
     score, cell = candidates[0]
+    if score <= 0:
+        return None  # only label words and stamps ("datum", "POSTED"): the name is in a logo, if anywhere
     cell = _brand_above(cell, [c for _, c in candidates[1:]])
     runner_up = next((other for other, c in candidates[1:] if c.row != cell.row), 0.0)
     block = _name_block(layout, cell, KeyCells.of(layout))

@@ -234,6 +234,15 @@ def test_misread_malaysian_legal_forms_are_put_right() -> None:
     assert fields.vendor_name is not None and fields.vendor_name.value == "KMF FOODICIOUS SDN BHD"
 
 
+def test_no_vendor_rather_than_a_label_word_when_the_name_is_only_in_a_logo() -> None:
+    fields = parse_fields(document(
+        (50, 500, "datum"),  # below the header region: the letterhead above it is a picture
+        (50, 600, "Artikel"), (400, 600, "Omschrijving"), (750, 600, "Bedrag"),
+        (50, 700, "Factuur totaal EUR 49,99"),
+    ))
+    assert fields.vendor_name is None
+
+
 def test_the_registered_company_under_its_brand_is_the_vendor() -> None:
     fields = parse_fields(stacked("ELKEN", "ELKEN SERVICE SDN BHD (310184-X)", "No 2-1 Jalan 3/137B Batu 5"))
     assert fields.vendor_name is not None and fields.vendor_name.value == "ELKEN SERVICE SDN BHD"
