@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import typer  # noqa: E402
 
+from bench.common import DATASETS  # noqa: E402
 from extraction.decode import decode  # noqa: E402
 from extraction.models import DocumentText, ExtractionOptions, Timing  # noqa: E402
 from extraction.ocr import get_engine  # noqa: E402
 from extraction.pipeline import ocr_pages, read_and_parse, read_text_pages  # noqa: E402
 
-DATASETS = Path("/work/shared/datasets")
 # SROIE first (the parser work starts there), RapidOCR before Tesseract; the PDF sets after.
 DEFAULT_PLAN = [
     ("sroie", "auto"),

@@ -28,6 +28,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bench.common import DATASETS  # noqa: E402
 from bench.cpu import cpu_seconds  # noqa: E402
 from extraction.decode import decode  # noqa: E402
 from extraction.evaluation import judge, load_labels  # noqa: E402
@@ -37,7 +38,6 @@ from extraction.ocr.rapidocr import STOCK, RapidOcrEngine  # noqa: E402
 from extraction.pipeline import ReadingPlan, plan_for, read_and_parse  # noqa: E402
 from extraction.preprocess import DEFAULT_STEPS, Steps  # noqa: E402
 
-DATASETS = Path("/work/shared/datasets")
 SCORED = ("total", "invoice_date", "vendor_name", "invoice_number")
 NO_STEPS = Steps(crop=False, scale=False, orientation=False, deskew=False, denoise=False, threshold=False)
 
