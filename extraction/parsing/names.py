@@ -45,13 +45,14 @@ LEGAL_FORM = _AccentFree(re.compile(
 # vocabulary, so a misread form can be put right.
 _MISREAD_SDN_BHD = re.compile(r"(?<![A-Za-z])s\s?[dnoil0u]\s?n(\.?)\s*b\s?[hn]\s?a?\s?[dou](?![A-Za-z])", re.IGNORECASE)
 _MISREAD_S_B = re.compile(r"(?<![A-Za-z0-9])5/b(?![A-Za-z])", re.IGNORECASE)
-TRADE_WORD = re.compile(
-    r"(?<![A-Za-z])(?:enterprises?|trading|restaurant|restoran|store|stores|mart|minimart|supermarket|hypermarket"
-    r"|hardware|pharmacy|farmasi|cafe|bakery|bakeries|services|shop|kedai|station|industries|holdings|company"
-    r"|marketing|stationery|stationer|book|bookstores?|florist|electrical|motor|machinery|engineering|agency|clinic"
-    r"|hotel|resort|syarikat|perniagaan|pizza|noodle|house|bistro|kitchen|pharmacy|healthcare|petrol)(?![A-Za-z])",
-    re.IGNORECASE,
+_TRADE_WORDS = (
+    "enterprises?", "trading", "restaurant", "restoran", "store", "stores", "mart", "minimart", "supermarket",
+    "hypermarket", "hardware", "pharmacy", "farmasi", "cafe", "bakery", "bakeries", "services", "shop", "kedai",
+    "station", "industries", "holdings", "company", "marketing", "stationery", "stationer", "book", "bookstores?",
+    "florist", "electrical", "motor", "machinery", "engineering", "agency", "clinic", "hotel", "resort", "syarikat",
+    "perniagaan", "pizza", "noodle", "house", "bistro", "kitchen", "healthcare", "petrol",
 )
+TRADE_WORD = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(_TRADE_WORDS)})(?![A-Za-z])", re.IGNORECASE)
 TITLE = re.compile(
     r"^(?:(?:simplified\s*|full\s*)?tax\s*invoice|invoice|receipt|official\s*receipt|cash\s*(?:bill|sales?|receipt)"
     r"|bill|payment\s*receipt|credit\s*note|debit\s*note|quotation|rechnung|handelsrechnung|gutschrift|quittung"
@@ -117,7 +118,21 @@ def _canonical_forms(text: str) -> str:
         text = text[: match.start()] + (form if original.isupper() else form.title()) + text[match.end() :]
     text = re.sub(r"(?<=[^\W\d_])_(?=[^\W\d_])", " ", text)
     text = re.sub(r"(?<=[A-Z])0(?=[A-Z])", "O", text)
+    text = _GLUED.sub(lambda match: _respace(match.group()), text)
     return _MISREAD_S_B.sub("S/B", text)
+
+
+# RapidOCR loses the narrow spaces of letter-spaced shop signs ("SANYUSTATIONERYSHOP"). A long
+# upper-case run is split around the trade words it contains, where every piece is a plausible word.
+_GLUED = re.compile(r"(?<![A-Za-z])[A-Z]{12,}(?![A-Za-z])")
+# Longest first, so that "STATIONERY" is found before "STATION".
+_TRADE_WORD_INSIDE = re.compile("|".join(sorted(_TRADE_WORDS, key=len, reverse=True)), re.IGNORECASE)
+
+
+def _respace(run: str) -> str:
+    bounds = sorted({0, len(run), *(b for match in _TRADE_WORD_INSIDE.finditer(run) for b in match.span())})
+    pieces = [run[a:b] for a, b in zip(bounds, bounds[1:])]
+    return " ".join(pieces) if len(pieces) > 1 and all(len(piece) >= 3 for piece in pieces) else run
 
 
 def has_legal_form(text: str) -> bool:

@@ -232,6 +232,8 @@ def test_misread_malaysian_legal_forms_are_put_right() -> None:
     assert fields.vendor_name is not None and fields.vendor_name.value == "SUBANG HEALTHCARE SDN BHD"
     fields = parse_fields(stacked("KMF FO0DICIOUS SDN BHD (1132106-H)", "NO. 9-G, JALAN PERUBATAN 2"))
     assert fields.vendor_name is not None and fields.vendor_name.value == "KMF FOODICIOUS SDN BHD"
+    fields = parse_fields(stacked("SANYUSTATIONERYSHOP", "NO. 31G&33G, JALAN SETIA INDAH X"))
+    assert fields.vendor_name is not None and fields.vendor_name.value == "SANYU STATIONERY SHOP"
 
 
 def test_no_vendor_rather_than_a_label_word_when_the_name_is_only_in_a_logo() -> None:
