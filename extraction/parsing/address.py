@@ -10,6 +10,7 @@ from extraction.parsing.dates import find_dates, fold
 from extraction.parsing.labels import find_labels
 from extraction.parsing.layout import Cell, Layout, union_box
 from extraction.parsing.names import LEGAL_FORM, PHONE, REG_NO, SEPARATOR, TAX_WORDS, TITLE, WEB
+from extraction.parsing.taxids import has_tax_id
 
 
 def _lines_after(layout: Layout, name_cell: Cell, excluded: set[int]) -> tuple[str, list[Cell]] | None:
@@ -28,7 +29,7 @@ def _lines_after(layout: Layout, name_cell: Cell, excluded: set[int]) -> tuple[s
         if not column:
             continue
         text = " ".join(c.text for c in column).strip()
-        is_id = bool(REG_NO.search(text) or TAX_WORDS.search(fold(text)))
+        is_id = bool(REG_NO.search(text) or TAX_WORDS.search(fold(text)) or has_tax_id(text))
         if not lines and (is_id or (LEGAL_FORM.search(text) and not re.search(r"\d", text))):
             continue  # between name and address: registration and tax numbers, the rest of the name
         if is_id or PHONE.search(text) or WEB.search(text) or find_dates(text) or find_labels(text[:20]) or TITLE.match(text):

@@ -88,16 +88,33 @@ def _compact(text: str) -> str:
     return re.sub(r"[\s.-]", "", text).upper()
 
 
-def _eu_vat_hits(cell: Cell) -> list[_Hit]:
-    hits = []
-    for match in _EU_VAT_RE.finditer(cell.text):
+def _eu_vat_ids(text: str) -> list[tuple[str, int, int]]:
+    """EU VAT numbers in the text: (id, start, end)."""
+    found = []
+    for match in _EU_VAT_RE.finditer(text):
         country, body = match["country"], _compact(match["body"])
         for length in range(len(body), 1, -1):  # the id may run into a following word: try shorter
             if _EU_VAT_FULL[country].fullmatch(body[:length]):
-                prefix = "CHE" if country == "CHE" else country
-                hits.append(_Hit(prefix + body[:length], cell, match.start(), match.end(), 0.9))
+                found.append((country + body[:length], match.start(), match.end()))
                 break
-    return hits
+    return found
+
+
+def _eu_vat_hits(cell: Cell) -> list[_Hit]:
+    return [_Hit(value, cell, start, end, 0.9) for value, start, end in _eu_vat_ids(cell.text)]
+
+
+# A German tax number as printed ("201/113/40209"): no label needed to tell it is not an address.
+_DE_TAX_NUMBER = re.compile(r"(?<![\d/])\d{2,3}/\d{3,4}/\d{4,5}(?![\d/])")
+
+
+def has_tax_id(text: str) -> bool:
+    """Whether a pattern recognises a tax id in the text (an address line never has one)."""
+    return bool(
+        _eu_vat_ids(text)
+        or _DE_TAX_NUMBER.search(text)
+        or any(pattern.search(text) for pattern in (_GSTIN_RE, _MY_SST_RE, _ABN_RE, _EIN_RE, _MY_GST_RE))
+    )
 
 
 def _pattern_hits(cell: Cell) -> list[_Hit]:

@@ -46,6 +46,11 @@ def test_a_receipt_vendor_address_date_and_tax_id() -> None:
     assert fields.document_type is not None and fields.document_type.value == "invoice"
 
 
+def test_an_address_ends_before_the_tax_numbers_under_it() -> None:
+    fields = parse_fields(stacked("Lieferant GmbH", "Lieferantenstraße 20", "80333 München", "201/113/40209", "DE123456789"))
+    assert fields.vendor_address is not None and fields.vendor_address.value == "Lieferantenstraße 20 80333 München"
+
+
 def test_subtotal_plus_tax_decides_between_total_candidates() -> None:
     doc = document(
         (600, 100, "Invoice No: INV-77"),
