@@ -9,6 +9,7 @@ signals agree, the higher the confidence; a total that only a weak label ("Amoun
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,8 +25,16 @@ _ROUNDING_STEP = Decimal("0.05")
 _MAX_TAX_SHARE = Decimal("0.3")
 
 
+# A till printer's faint decimal point read as a hyphen: "TOTAL  110-00". Only a value standing alone
+# in its cell, where a money label points at it, is read so.
+_HYPHEN_FOR_POINT = re.compile(r"\s*(\d{1,7})-(\d{2})\s*")
+
+
 def _amount_extractor(text: str) -> list[tuple[Decimal, int, int]]:
-    return [(a.value, a.start, a.end) for a in find_amounts(text)]
+    amounts = [(a.value, a.start, a.end) for a in find_amounts(text)]
+    if not amounts and (misread := _HYPHEN_FOR_POINT.fullmatch(text)) is not None:
+        amounts.append((Decimal(f"{misread[1]}.{misread[2]}"), misread.start(1), misread.end(2)))
+    return amounts
 
 
 @dataclass

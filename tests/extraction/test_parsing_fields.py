@@ -66,6 +66,17 @@ def test_subtotal_plus_tax_decides_between_total_candidates() -> None:
     assert fields.tax is not None and fields.tax.value == Decimal("6.00")
 
 
+def test_a_decimal_point_misread_as_a_hyphen_after_a_money_label() -> None:
+    fields = parse_fields(document(
+        (50, 100, "SIN THYE & COMPANY"),
+        (50, 300, "SUB-TOTAL"), (400, 300, "103.77"),
+        (50, 330, "TOTAL"), (400, 330, "110-00"),
+        (50, 360, "CASH"), (400, 360, "110-00"),
+        (50, 390, "TAX TOTAL:"), (400, 390, "6.23"),
+    ))
+    assert fields.total is not None and fields.total.value == Decimal("110.00")
+
+
 def test_a_three_column_total_row_takes_the_amount_with_tax() -> None:
     doc = document(
         (300, 370, "Montant EUR HT"), (500, 370, "Montant TVA"), (700, 370, "Montant EUR TTC"),
