@@ -17,7 +17,7 @@ from extraction.parsing.amounts import currency_votes
 from extraction.parsing.customer import choose_customer_name, customer_cells
 from extraction.parsing.dates import infer_day_first
 from extraction.parsing.invoice_number import choose_invoice_number
-from extraction.parsing.issue_dates import choose_dates
+from extraction.parsing.issue_dates import IssueDates, choose_dates
 from extraction.parsing.layout import Cell, Layout, build_layout
 from extraction.parsing.labels import document_type, find_labels
 from extraction.parsing.line_items import find_line_items
@@ -66,6 +66,14 @@ def _document_type(layout: Layout, source: Source) -> FieldValue[str] | None:
     return None
 
 
+def _usual_term(dates: IssueDates) -> bool:
+    """Due 7 to 120 days after issue, as payment terms are ("11/03/2017", due "12/03/2017": 30 days
+    read month first, 1 day read day first)."""
+    if dates.invoice_date is None or dates.due_date is None:
+        return False
+    return 7 <= (dates.due_date.value - dates.invoice_date.value).days <= 120
+
+
 def parse_fields(doc: DocumentText) -> InvoiceFields:
     """Read every invoice field from the document's words and their positions."""
     layout = build_layout(doc)
@@ -86,6 +94,10 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
     if line_sum is not None and any(f is not None and f.value == line_sum for f in (totals.subtotal, totals.total)):
         items = [item.model_copy(update={"confidence": 0.8}) for item in items]  # the items add up
     dates = choose_dates(layout, labelled, source, day_first=day_first)
+    if day_first is None:  # every date reads both ways: a usual payment term can tell
+        month_first = choose_dates(layout, labelled, source, day_first=False)
+        if _usual_term(month_first) and not _usual_term(dates):
+            dates = month_first
     vendor = choose_vendor(layout, labelled, excluded, source)
     vendor_name, name_cell = vendor if vendor is not None else (None, None)
     return InvoiceFields(

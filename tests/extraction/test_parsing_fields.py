@@ -46,6 +46,14 @@ def test_a_receipt_vendor_address_date_and_tax_id() -> None:
     assert fields.document_type is not None and fields.document_type.value == "invoice"
 
 
+def test_day_or_month_first_settled_by_a_usual_payment_term() -> None:
+    fields = parse_fields(stacked("Au bon moulin SARL", "Invoice Date 11/03/2017", "Due Date 12/03/2017", "Total 10.00"))
+    assert fields.invoice_date is not None and fields.invoice_date.value == date(2017, 11, 3)
+    assert fields.due_date is not None and fields.due_date.value == date(2017, 12, 3)
+    fields = parse_fields(stacked("Au bon moulin SARL", "Invoice Date 03/11/2017", "Due Date 03/12/2017", "Total 10.00"))
+    assert fields.invoice_date is not None and fields.invoice_date.value == date(2017, 11, 3)  # day first, 30 days
+
+
 def test_an_address_ends_before_the_tax_numbers_under_it() -> None:
     fields = parse_fields(stacked("Lieferant GmbH", "Lieferantenstraße 20", "80333 München", "201/113/40209", "DE123456789"))
     assert fields.vendor_address is not None and fields.vendor_address.value == "Lieferantenstraße 20 80333 München"
