@@ -160,8 +160,10 @@ def _score_totals(
             score, closed = score + 0.4, True
         if others and sign * value > max(sign * v for v in others) and candidate.strength >= max(
             totals[v].strength for v in others
-        ) - 0.05:
-            score += 0.15  # the grand total is the largest of the equally well labelled totals
+        ) - 0.01:
+            # The grand total is the largest of the equally well labelled totals; an amount due (0.85)
+            # is not equal to a total (0.9): with arrears it is larger than the invoice.
+            score += 0.15
         if sign * value <= 0:
             score -= 0.3
         if any(sign * value < sign * s for s in subtotals if subtotals[s].strength >= 0.9):

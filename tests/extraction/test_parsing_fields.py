@@ -85,6 +85,16 @@ def test_a_decimal_point_misread_as_a_hyphen_after_a_money_label() -> None:
     assert fields.total is not None and fields.total.value == Decimal("110.00")
 
 
+def test_the_invoice_total_not_the_amount_due_with_arrears() -> None:
+    fields = parse_fields(document(
+        (50, 100, "Versicherungsverein Musterstadt a.G."),
+        (50, 400, "vierteljährlicher Beitrag inklusive 19 % Versicherungsteuer"), (800, 400, "220,00 €"),
+        (50, 440, "Ausstehende Forderung am Ausstellungstag"), (800, 440, "220,00 €"),
+        (50, 480, "zu zahlender Beitrag"), (800, 480, "440,00 €"),
+    ))
+    assert fields.total is not None and fields.total.value == Decimal("220.00")
+
+
 def test_a_three_column_total_row_takes_the_amount_with_tax() -> None:
     doc = document(
         (300, 370, "Montant EUR HT"), (500, 370, "Montant TVA"), (700, 370, "Montant EUR TTC"),
