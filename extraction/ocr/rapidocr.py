@@ -111,7 +111,7 @@ def _no_memory_patterns() -> None:
     """Have the onnxruntime sessions RapidOCR builds skip memory patterns.
 
     A memory pattern is a buffer plan onnxruntime keeps per input shape, and every page and text
-    line has a new shape: measured over 20 SROIE receipts, peak RSS 385 MB with patterns, 334 MB
+    line has a new shape: measured over 20 SROIE receipts, peak RSS 385 MB with patterns, 334-346 MB
     without, at the same CPU time. RapidOCR has no setting for it, so its session options are
     wrapped (once per process)."""
     build = OrtInferSession._init_sess_opts
