@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     retry_base_seconds: float = 5.0
     sweep_interval_seconds: float = 30.0
+    orphan_sweep_interval_seconds: float = 3600.0  # how often stored files no invoice names are deleted
+    orphan_grace_seconds: float = 3600.0  # a file younger than this may still be waiting for its invoice
     shutdown_grace_seconds: float = 20.0
     heartbeat_seconds: float = 5.0
     watcher_group: str = "default"  # the name a group of watchers keeps its change-stream resume token under

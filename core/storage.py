@@ -13,6 +13,7 @@ two): nothing reads a file before the invoice that names it exists, and that is 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from bson import Binary, ObjectId
 from gridfs import AsyncGridFSBucket, NoFile
@@ -31,6 +32,7 @@ def bucket(database: AsyncDatabase) -> AsyncGridFSBucket:
 
 async def ensure_indexes(database: AsyncDatabase) -> None:
     await database[f"{BUCKET}.files"].create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
+    await database[f"{BUCKET}.files"].create_index([("uploadDate", ASCENDING)])  # the orphan sweep
     await database[f"{BUCKET}.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
 
 
@@ -52,6 +54,11 @@ async def put_file(database: AsyncDatabase, data: bytes, filename: str, content_
         await delete_file(database, file_id)
         raise failure
     return file_id
+
+
+async def file_ids_uploaded_before(database: AsyncDatabase, moment: datetime) -> set[ObjectId]:
+    cursor = database[f"{BUCKET}.files"].find({"uploadDate": {"$lt": moment}}, projection={"_id": 1})
+    return {document["_id"] async for document in cursor}
 
 
 async def read_file(database: AsyncDatabase, file_id: ObjectId) -> bytes:

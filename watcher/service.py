@@ -7,7 +7,8 @@ Four loops share one event loop and never block it:
 - claims: while fewer than `concurrency + prefetch` claims are held, claims offered ids, then the backlog
   in batches from the database, then sleeps until an event, a due retry, or a sweep wakes it;
 - jobs: one task per claim: read the file from GridFS, run it in a worker process, write the outcome;
-- maintenance: heartbeat, lease renewal, and the periodic sweep (expired leases, missed events).
+- maintenance: heartbeat, lease renewal, the periodic sweep (expired leases, missed events), and now
+  and then the deletion of stored files no invoice names (`watcher.orphans`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from core.config import Settings
 from core.db import connect
 from core.models import Invoice, InvoiceStatus, WatcherHeartbeat, WatcherState
 from watcher import metrics
+from watcher.orphans import delete_orphaned_files
 from watcher.pool import ExtractorError, JobTimeout, WorkerCrashed, WorkerPool
 from watcher.queue import FILE_MISSING, Claim, Failure, InvoiceQueue, now_ms
 from watcher.worker import DEFAULT_EXTRACTOR, JobResult, extraction_options
@@ -447,6 +449,7 @@ class Watcher:
             self._heartbeat: settings.heartbeat_seconds,
             self._renew_leases: settings.lease_seconds / 3,
             self._sweep: settings.sweep_interval_seconds,
+            self._delete_orphaned_files: settings.orphan_sweep_interval_seconds,
         }
         due = dict.fromkeys(periods, time.monotonic())
         while True:
@@ -490,6 +493,13 @@ class Watcher:
             log.warning("sweep: %d pending invoices were never delivered by the change stream; claiming them",
                         len(missed))
         self._request_backlog()
+
+    async def _delete_orphaned_files(self) -> None:
+        assert self._database is not None
+        grace = timedelta(seconds=self.settings.orphan_grace_seconds)
+        if deleted := await delete_orphaned_files(self._database, grace=grace):
+            log.warning("deleted %d stored files that no invoice names (left by a process that stopped midway)",
+                        deleted)
 
     # --- shutdown -------------------------------------------------------------------------------------
 
