@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +28,7 @@ from typing import Annotated
 import typer
 
 from bench.common import DATASETS, console, embedded_database, print_table, write_json
+from bench.cpu import children_cpu_s, process_cpu_s
 from bench.watching import FAST_EXTRACTOR, count_final, tree_rss_mb, watcher_process
 from core.config import Settings
 from core.db import connect
@@ -47,17 +47,6 @@ def _extract_one(job: tuple[bytes, ExtractionOptions]) -> str | None:
     data, options = job
     result = extract(data, "image/jpeg", options=options)
     return None if result.ok else str(result.error.code if result.error else "unknown")
-
-
-def children_cpu_s() -> float:
-    """CPU seconds of every descendant reaped so far (a worker's Tesseract runs count in the worker's)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def process_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def bare_pool(images: list[bytes], concurrency: int, options: ExtractionOptions) -> dict:

@@ -93,13 +93,13 @@ class Decoded:
 
 
 # An A4 page at 300 dpi: all the resolution OCR needs.
-_A4_300_DPI_PIXELS = 2480 * 3508
+A4_300_DPI_PIXELS = 2480 * 3508
 
 
 def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
     """The size to ask libjpeg for: half size for very large scans (decoding then costs nothing extra)."""
     width, height = size
-    if width * height > 2 * _A4_300_DPI_PIXELS:
+    if width * height > 2 * A4_300_DPI_PIXELS:
         return width // 2, height // 2
     return size
 

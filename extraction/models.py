@@ -5,6 +5,7 @@ Money is `Decimal` everywhere and serialises to a decimal string in JSON ("1234.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -60,6 +61,12 @@ class DocumentText(BaseModel):
     @property
     def text(self) -> str:
         return "\n\f".join(page.text for page in self.pages)
+
+
+def mean_word_confidence(pages: Iterable[Page]) -> float:
+    """How sure the reader was of the pages' words on average; 0 when there are none."""
+    confidences = [word.confidence for page in pages for line in page.lines for word in line.words]
+    return sum(confidences) / len(confidences) if confidences else 0.0
 
 
 # --- What the parsers produce ----------------------------------------------------------------

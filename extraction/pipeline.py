@@ -26,6 +26,7 @@ from extraction.models import (
     InvoiceFields,
     Page,
     Timing,
+    mean_word_confidence,
 )
 from extraction.ocr import OcrEngine, OcrError, get_engine
 from extraction.parsing import needs_second_opinion, parse_fields
@@ -226,15 +227,12 @@ def _second_reading(
 ) -> dict[int, _Reading]:
     """The pages the first engine read, read again by the second."""
     assert plan.second is not None
-    updated = dict(readings)
     redo = [number for number, reading in readings.items() if reading.engine is plan.first]
-    for number, image in _page_images(decoded, redo, options, timing):
-        prepared = _prepare(image, plan.steps, timing)
-        mark = perf_counter()
-        page = _read_upright(plan.second, prepared, number, plan.steps.orientation)
-        timing.ocr_ms += (perf_counter() - mark) * 1000
-        updated[number] = _Reading(page, plan.second, (*readings[number].engines, plan.second.name))
-    return updated
+    again = _read_pages(decoded, redo, options, timing, ReadingPlan(plan.second, steps=plan.steps))
+    return readings | {
+        number: _Reading(reading.page, reading.engine, (*readings[number].engines, *reading.engines))
+        for number, reading in again.items()
+    }
 
 
 def _prepare(image: np.ndarray, steps: Steps, timing: Timing) -> np.ndarray:
@@ -250,15 +248,10 @@ def _read_upright(engine: OcrEngine, image: np.ndarray, number: int, orientation
     (each engine says below what it gets suspicious), so a suspect page is read both ways and the
     surer reading wins."""
     page = engine.read(image, page_number=number)
-    if not (orientation and page.lines and _mean_confidence(page) < engine.upside_down_suspect):
+    if not (orientation and page.lines and mean_word_confidence([page]) < engine.upside_down_suspect):
         return page
     retry = engine.read(np.ascontiguousarray(image[::-1, ::-1]), page_number=number)
-    return retry if _mean_confidence(retry) > _mean_confidence(page) else page
-
-
-def _mean_confidence(page: Page) -> float:
-    confidences = [word.confidence for line in page.lines for word in line.words]
-    return sum(confidences) / len(confidences) if confidences else 0.0
+    return retry if mean_word_confidence([retry]) > mean_word_confidence([page]) else page
 
 
 def _page_images(

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from extraction.decode import A4_300_DPI_PIXELS
+
 # Tesseract reads best when capital letters are ~20-40 px tall; RapidOCR rescales text lines itself.
 _TARGET_TEXT_HEIGHT = 30
 _THUMBNAIL_SIDE = 1000
-_A4_300_DPI_PIXELS = 2480 * 3508
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def normalise_text_height(gray: np.ndarray) -> np.ndarray:
     if 0.67 <= factor <= 1.5:
         return gray
     if factor > 1:  # grow small text at most 2x, and never past an A4 page at 300 dpi
-        factor = min(factor, 2.0, max(1.0, (_A4_300_DPI_PIXELS / gray.size) ** 0.5))
+        factor = min(factor, 2.0, max(1.0, (A4_300_DPI_PIXELS / gray.size) ** 0.5))
     interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interpolation)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from extraction.models import DocumentText, FieldValue, InvoiceFields, Source
+from extraction.models import DocumentText, FieldValue, InvoiceFields, Source, mean_word_confidence
 from extraction.parsing.address import choose_vendor_address
 from extraction.parsing.amounts import currency_votes
 from extraction.parsing.customer import choose_customer_name, customer_cells
@@ -94,7 +94,7 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
     if line_sum is not None and any(f is not None and f.value == line_sum for f in (totals.subtotal, totals.total)):
         items = [item.model_copy(update={"confidence": 0.8}) for item in items]  # the items add up
     dates = choose_dates(layout, labelled, source, day_first=day_first)
-    if day_first is None:  # every date reads both ways: a usual payment term can tell
+    if day_first is None and dates.due_date is not None:  # every date reads both ways: a payment term can tell
         month_first = choose_dates(layout, labelled, source, day_first=False)
         if _usual_term(month_first) and not _usual_term(dates):
             dates = month_first
@@ -127,7 +127,7 @@ def needs_second_opinion(fields: InvoiceFields, doc: DocumentText) -> bool:
     poor reading (Tesseract on a speckled receipt photo: mean word confidence 0.5; clean pages
     0.86-0.95) may have lost the label itself."""
     if fields.total is None:
-        if _announces_total(doc) or _mean_word_confidence(doc) < _CLEAR_READING:
+        if _announces_total(doc) or mean_word_confidence(doc.pages) < _CLEAR_READING:
             return True
     elif fields.total.confidence < _TRUSTED_TOTAL:
         return True
@@ -136,11 +136,6 @@ def needs_second_opinion(fields: InvoiceFields, doc: DocumentText) -> bool:
     if fields.subtotal is not None and fields.tax is not None and fields.total is not None:
         return fields.subtotal.value + fields.tax.value != fields.total.value
     return False
-
-
-def _mean_word_confidence(doc: DocumentText) -> float:
-    confidences = [word.confidence for page in doc.pages for line in page.lines for word in line.words]
-    return sum(confidences) / len(confidences) if confidences else 0.0
 
 
 def _announces_total(doc: DocumentText) -> bool:

@@ -35,15 +35,16 @@ class _AccentFree:
         return self.pattern.finditer(self._plain(text))
 
 
+# Malaysia's "SDN BHD" as printed and as OCR misreads it ("SIN BHAD", "SON BHD", "SDN BHU").
+_SDN_BHD = r"s\s?[dnoil0u]\s?n(?P<dot>\.?)\s*b\s?[hn]\s?a?\s?[dou]"
 LEGAL_FORM = _AccentFree(re.compile(
-    r"(?<![A-Za-z])(?:s\s?[dnoil0u]\s?n\.?\s*b\s?[hn]\s?a?\s?[dou]|[s5]/b|sb|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
+    rf"(?<![A-Za-z])(?:{_SDN_BHD}|[s5]/b|sb|berhad|bhd|gmbh(?:\s*&\s*co\.?(?:\s*kg)?)?|mbh|ag|kgaa|kg|ohg|e\.\s?k\.|ug"
     r"|ltd|limited|llc|l\.l\.c|inc|incorporated|corp|corporation|co\.,?\s*ltd|plc|llp|pty|pvt|pte"
     r"|a\.\s?g|e\.\s?v|b\.\s?v|bv|n\.\s?v|nv|v\.\s?o\.\s?f|vof|s\.?a\.?r\.?l|sarl|s\.a\.s|sas|s\.?p\.?a|s\.?r\.?l|s\.l|s\.a)\.?(?![A-Za-z])",
     re.IGNORECASE,
 ))
-# How OCR misreads Malaysia's "SDN BHD" and "S/B" ("SIN BHAD", "SON BHD", "SDN BHU", "5/B"): a closed
-# vocabulary, so a misread form can be put right.
-_MISREAD_SDN_BHD = re.compile(r"(?<![A-Za-z])s\s?[dnoil0u]\s?n(\.?)\s*b\s?[hn]\s?a?\s?[dou](?![A-Za-z])", re.IGNORECASE)
+# How OCR misreads "SDN BHD" and "S/B" ("5/B") is a closed vocabulary, so a misread form can be put right.
+_MISREAD_SDN_BHD = re.compile(rf"(?<![A-Za-z]){_SDN_BHD}(?![A-Za-z])", re.IGNORECASE)
 _MISREAD_S_B = re.compile(r"(?<![A-Za-z0-9])5/b(?![A-Za-z])", re.IGNORECASE)
 _TRADE_WORDS = (
     "enterprises?", "trading", "restaurant", "restoran", "store", "stores", "mart", "minimart", "supermarket",
@@ -113,7 +114,7 @@ def _canonical_forms(text: str) -> str:
     ("FO0DICIOUS")."""
     plain = _AccentFree._plain(text)
     for match in reversed(list(_MISREAD_SDN_BHD.finditer(plain))):
-        form = f"SDN{match.group(1)} BHD"
+        form = f"SDN{match['dot']} BHD"
         original = text[match.start() : match.end()]
         text = text[: match.start()] + (form if original.isupper() else form.title()) + text[match.end() :]
     text = re.sub(r"(?<=[^\W\d_])_(?=[^\W\d_])", " ", text)

@@ -67,6 +67,8 @@ _LABELLED_RE = re.compile(
     r"[\s.:#-]*(?P<id>[A-Z0-9][A-Z0-9/.\- ]{5,20}[A-Z0-9])",
     re.IGNORECASE,
 )
+# The national ids recognised by their shape, and how sure that shape is.
+_ID_PATTERNS = ((_GSTIN_RE, 0.95), (_MY_SST_RE, 0.85), (_ABN_RE, 0.85), (_EIN_RE, 0.85), (_MY_GST_RE, 0.85))
 _CUSTOMER_CUES = re.compile(
     r"\b(client|customer|kunde|kaufer|buyer|acheteur|cliente|klant|uw|your|ihre|votre|destinataire|empfanger)\b"
 )
@@ -113,13 +115,13 @@ def has_tax_id(text: str) -> bool:
     return bool(
         _eu_vat_ids(text)
         or _DE_TAX_NUMBER.search(text)
-        or any(pattern.search(text) for pattern in (_GSTIN_RE, _MY_SST_RE, _ABN_RE, _EIN_RE, _MY_GST_RE))
+        or any(pattern.search(text) for pattern, _ in _ID_PATTERNS)
     )
 
 
 def _pattern_hits(cell: Cell) -> list[_Hit]:
     hits = _eu_vat_hits(cell)
-    for pattern, strength in ((_GSTIN_RE, 0.95), (_MY_SST_RE, 0.85), (_ABN_RE, 0.85), (_EIN_RE, 0.85), (_MY_GST_RE, 0.85)):
+    for pattern, strength in _ID_PATTERNS:
         hits += [
             _Hit(re.sub(r"\s", "", m["id"]), cell, m.start("id"), m.end("id"), strength)
             for m in pattern.finditer(cell.text)

@@ -66,13 +66,14 @@ def _owned_by(layout: Layout, cell: Cell) -> bool:
     return above is not None and above.page == cell.page and any(OWNER.search(c.text) for c in above.cells)
 
 
-def _vendor_candidates(layout: Layout, excluded: set[int], labelled: list[LabelledCell]) -> list[tuple[float, Cell]]:
+def _vendor_candidates(
+    layout: Layout, excluded: set[int], labelled: list[LabelledCell], pairs: KeyCells
+) -> list[tuple[float, Cell]]:
     first_page = layout.rows[0].page if layout.rows else 1
     cells = [c for c in layout.cells if c.page == first_page]
     if not cells:
         return []
     typical_height = statistics.median(c.height for c in cells)
-    pairs = KeyCells.of(layout)
     label_targets = _vendor_label_targets(layout, labelled, pairs)
     header_rank = 0
     scored = []
@@ -226,7 +227,8 @@ def choose_vendor(
     layout: Layout, labelled: list[LabelledCell], excluded: set[int], source: Source
 ) -> tuple[FieldValue[str], Cell] | None:
     """The vendor's name, and the cell its name ends in (its address follows it)."""
-    candidates = _vendor_candidates(layout, excluded, labelled)
+    pairs = KeyCells.of(layout)
+    candidates = _vendor_candidates(layout, excluded, labelled, pairs)
     if not candidates:
         return None
     score, cell = candidates[0]
@@ -234,7 +236,7 @@ def choose_vendor(
         return None  # only label words and stamps ("datum", "POSTED"): the name is in a logo, if anywhere
     cell = _brand_above(cell, [c for _, c in candidates[1:]])
     runner_up = next((other for other, c in candidates[1:] if c.row != cell.row), 0.0)
-    block = _name_block(layout, cell, KeyCells.of(layout))
+    block = _name_block(layout, cell, pairs)
     name = trim_name(" ".join((name_text(c.text.lstrip(" :")) or c.text) for c in block))
     vendor = FieldValue(
         value=name,
