@@ -32,6 +32,7 @@ from extraction.pipeline import ocr_pages, read_and_parse, read_text_pages  # no
 # SROIE first (the parser work starts there), RapidOCR before Tesseract; the PDF sets after.
 DEFAULT_PLAN = [
     ("sroie", "auto"),
+    ("wildreceipt", "auto"),
     ("sroie", "rapidocr"),
     ("sroie", "tesseract"),
     ("invoice2data", "pdf_text"),
@@ -42,6 +43,8 @@ DEFAULT_PLAN = [
     ("zugferd-corpus", "rapidocr"),
     ("invoice2data", "auto"),
     ("zugferd-corpus", "auto"),
+    ("wildreceipt", "rapidocr"),
+    ("wildreceipt", "tesseract"),
 ]
 
 

@@ -68,7 +68,7 @@ def _print_result(path: Path, result: ExtractionResult) -> None:
 
 
 def extract(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="Invoice files: PDF, JPEG, PNG, TIFF, WebP, BMP, HEIC.")],
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="Invoice files: PDF, JPEG, PNG, TIFF, WebP, BMP, HEIC, XML e-invoices (UBL, CII).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the ExtractionResult as JSON (an array for several files).")] = False,
     llm: Annotated[bool, typer.Option("--llm", help="Cross-check with the LLM configured by LLM_BASE_URL / LLM_MODEL.")] = False,
     engine: Annotated[Engine | None, typer.Option(help="OCR engine (default OCR_ENGINE, else auto).")] = None,

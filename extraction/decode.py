@@ -52,6 +52,11 @@ def sniff(data: bytes) -> str | None:
     # PDF readers accept a header anywhere in the first KiB (some generators prepend junk).
     if b"%PDF-" in data[:1024]:
         return PDF
+    # Imported here: xml_invoice imports this module (DecodeError).
+    from extraction.xml_invoice import XML, looks_like_xml
+
+    if looks_like_xml(data):
+        return XML  # an e-invoice or not: `xml_invoice.check_xml_invoice` says which, with a reason
     return None
 
 
@@ -113,7 +118,8 @@ def decode(data: bytes, content_type: str | None, options: ExtractionOptions) ->
         claimed = f" (sent as {content_type})" if content_type else ""
         raise DecodeError(
             ErrorCode.unsupported_type,
-            f"This file type is not supported{claimed}. Send a PDF, JPEG, PNG, TIFF, WebP, BMP or HEIC file.",
+            f"This file type is not supported{claimed}. Send a PDF, JPEG, PNG, TIFF, WebP, BMP or HEIC file, "
+            "or an XML e-invoice.",
         )
     if sniffed == PDF:
         pdf = _open_pdf(data)
@@ -123,6 +129,8 @@ def decode(data: bytes, content_type: str | None, options: ExtractionOptions) ->
             pdf.close()
             raise
         return Decoded(content_type=PDF, page_count=len(pdf), pdf=pdf)
+    if sniffed == "application/xml":
+        raise DecodeError(ErrorCode.unsupported_type, "An XML file is read by extraction.xml_invoice, not decoded as pages.")
     return _open_image(data, sniffed, options)
 
 

@@ -20,7 +20,7 @@ from lxml import etree
 
 from extraction.models import FieldValue, InvoiceFields, LineItem
 
-_SAFE_PARSER = etree.XMLParser(
+SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
 )
 
@@ -230,7 +230,11 @@ def _ubl_party(party: etree._Element | None) -> tuple[str | None, str | None, st
         city,
         _text(_find(address, "Country", "IdentificationCode")),
     )
-    tax_id = _text(_find(party, "PartyTaxScheme", "CompanyID"))
+    schemes = {
+        (_text(_find(scheme, "TaxScheme", "ID")) or "").upper(): _text(_find(scheme, "CompanyID"))
+        for scheme in _find_all(party, "PartyTaxScheme")
+    }
+    tax_id = schemes.get("VAT") or next((value for value in schemes.values() if value), None)
     return name, composed, tax_id
 
 
@@ -269,9 +273,14 @@ def _parse_ubl(root: etree._Element, line_name: str, quantity_name: str, type_co
 def parse_einvoice_xml(xml: bytes) -> InvoiceFields | None:
     """Parse a CII or UBL invoice; None when the bytes are not XML or not an invoice syntax we know."""
     try:
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+        root = etree.fromstring(xml, parser=SAFE_PARSER)
     except (etree.XMLSyntaxError, ValueError):
         return None
+    return parse_einvoice_root(root)
+
+
+def parse_einvoice_root(root: etree._Element | None) -> InvoiceFields | None:
+    """The fields of a parsed CII or UBL invoice; None when the root is no invoice syntax we know."""
     if root is None or not isinstance(root.tag, str):
         return None
     if _first_of(root, ("ExchangedDocument",), ("HeaderExchangedDocument",)) is not None:

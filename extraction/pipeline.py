@@ -16,7 +16,7 @@ from time import perf_counter
 
 import numpy as np
 
-from extraction.decode import Decoded, DecodeError, decode
+from extraction.decode import Decoded, DecodeError, decode, sniff
 from extraction.einvoice import parse_einvoice_xml
 from extraction.models import (
     DocumentText,
@@ -33,6 +33,7 @@ from extraction.parsing import needs_second_opinion, parse_fields
 from extraction.pdf import embedded_invoice_xml, read_text_layer, render_page
 from extraction.preprocess import DEFAULT_STEPS, Steps, is_narrow, prepare
 from extraction.validation import validate
+from extraction.xml_invoice import XML, read_xml_invoice
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ def extract(
 
 
 def _extract(data: bytes, content_type: str | None, options: ExtractionOptions, timing: Timing) -> ExtractionResult:
+    if data and sniff(data) == XML:
+        return _from_xml_file(data, timing)
     mark = perf_counter()
     decoded = decode(data, content_type, options)
     timing.decode_ms += (perf_counter() - mark) * 1000
@@ -125,6 +128,16 @@ def _from_embedded_xml(decoded: Decoded, options: ExtractionOptions, timing: Tim
         content_type=decoded.content_type,
         method="xml",
         text=text,
+    )
+
+
+def _from_xml_file(data: bytes, timing: Timing) -> ExtractionResult:
+    """A standalone e-invoice: its values are the truth (confidence 1.0, source "xml")."""
+    mark = perf_counter()
+    fields = read_xml_invoice(data)  # DecodeError -> failed, with the reason
+    timing.parse_ms += (perf_counter() - mark) * 1000
+    return ExtractionResult(
+        ok=True, fields=fields, warnings=validate(fields), pages=1, content_type=XML, method="xml"
     )
 
 
