@@ -21,6 +21,7 @@ from api.invoices.router import router as invoices_router
 from api.limits import BodySizeLimit
 from api.ratelimit import FailureWindow
 from api.users.router import router as users_router
+from api.webapp import mount_webapp
 from core.config import Settings
 from core.db import connect
 from core.logging import configure_logging
@@ -111,4 +112,5 @@ def create_app(settings: Settings) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    mount_webapp(app)  # last: the app's client routes never shadow an API path
     return app
