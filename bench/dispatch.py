@@ -28,7 +28,7 @@ from PIL import Image, ImageDraw
 from bench.common import api_process, console, embedded_database, percentile, print_table, signed_in_headers, write_json
 from bench.watching import FAST_EXTRACTOR, count_final, watcher_process
 from core.db import make_client
-from watcher.service import STREAM_PIPELINE
+from watcher.stream import STREAM_PIPELINE
 
 DATABASE = "bench"  # bench.common.api_process serves this database
 

@@ -1,6 +1,6 @@
 """Notification latency and memory per connection of the realtime server (Socket.IO beside the API).
 
-Latency is from just before the database write of a status change (`status_update`, as the
+Latency is from just before the database write of a status change (`status_change`, as the
 watcher writes it) to a real socketio.AsyncClient receiving `invoice.status`, with 1, 100 and
 1,000 clients connected to one `invoicer api` process, each client its own user. Memory per
 idle connection is the growth of the API process's RSS divided by the connections added.
@@ -23,7 +23,8 @@ from bson import ObjectId
 
 from bench.common import api_process, console, embedded_database, print_table, rss_mb, summary_ms, write_json
 from core.db import make_client
-from core.models import InvoiceStatus, Role, status_update
+from core.models import InvoiceStatus, Role
+from core.transitions import status_change
 from core.security import DUMMY_PASSWORD_HASH, create_token
 from realtime.events import event_id
 
@@ -96,7 +97,7 @@ async def measure_latency(invoices_collection, targets: list[ObjectId], events: 
         if expected in sent:  # the same invoice twice in one millisecond: skip, the id would be ambiguous
             continue
         sent[expected] = time.perf_counter()
-        await invoices_collection.update_one({"_id": invoice_id}, status_update(new, previous, now))
+        await invoices_collection.update_one({"_id": invoice_id}, status_change(new, previous, now))
         acknowledged.append((time.perf_counter() - sent[expected]) * 1000)
         status[invoice_id] = new
     deadline = time.perf_counter() + LOSS_TIMEOUT_SECONDS

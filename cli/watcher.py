@@ -14,13 +14,12 @@ from core.config import Settings, get_settings
 from core.db import connect
 from core.embedded import embedded_uri
 from core.logging import configure_logging
-from core.models import Invoice, InvoiceStatus, requeue_update, utcnow
+from core import transitions
+from core.models import Invoice, InvoiceStatus, utcnow
 from watcher.pool import WorkerStartError
 from watcher.service import Watcher
 
 console = Console()
-REQUEUEABLE = (InvoiceStatus.processed, InvoiceStatus.failed)
-
 
 def _with_database(settings: Settings) -> Settings:
     """Unset MONGODB_URI means the embedded database of `invoicer db` / `invoicer up` on this machine."""
@@ -49,7 +48,7 @@ def watcher(
     stops claiming, lets running jobs finish (SHUTDOWN_GRACE_SECONDS), hands the rest back, and exits 0.
     """
     settings = _with_database(get_settings())
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     service = Watcher(settings, group=group, watcher_id=watcher_id, concurrency=concurrency, prefetch=prefetch)
     try:
         asyncio.run(service.run())
@@ -87,7 +86,7 @@ def reprocess(
         raise typer.BadParameter(f"not an id: {exc}") from None
     if error_code:
         query["error.code"] = error_code
-    statuses = (InvoiceStatus.failed,) if failed else REQUEUEABLE
+    statuses = (InvoiceStatus.failed,) if failed else transitions.REPROCESSABLE
     settings = _with_database(get_settings())
     counts = asyncio.run(_requeue(settings, query, statuses, dry_run))
     total = sum(counts.values())
@@ -111,7 +110,8 @@ async def _requeue(
             if dry_run:
                 counts[status.value] = await collection.count_documents(selected)
             else:
-                result = await collection.update_many(selected, requeue_update(utcnow(), status))
+                write = transitions.requeue(query, status, utcnow())
+                result = await collection.update_many(write.filter, write.update)
                 counts[status.value] = result.modified_count
     finally:
         await client.close()

@@ -10,12 +10,15 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+PROJECT_DIR = Path(__file__).resolve().parents[1]  # the checkout (or install) that holds core/
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     env: Literal["development", "production", "test"] = "development"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, for log shippers
+    # Relative paths are taken from the project folder, not the working directory (see `_anchor_data_dir`).
     data_dir: Path = Path(".data")
 
     # Database. Unset MONGODB_URI means: start (or reuse) the embedded SecantusDB.
@@ -52,6 +55,7 @@ class Settings(BaseSettings):
     orphan_sweep_interval_seconds: float = 3600.0  # how often stored files no invoice names are deleted
     orphan_grace_seconds: float = 3600.0  # a file younger than this may still be waiting for its invoice
     shutdown_grace_seconds: float = 20.0
+    worker_memory_mb: int = 1500  # address space per extraction worker; a file needing more fails; 0 = no limit
     heartbeat_seconds: float = 5.0
     watcher_group: str = "default"  # the name a group of watchers keeps its change-stream resume token under
     watcher_metrics_port: int = 0  # serve the watcher's Prometheus metrics on this port; 0 = off
@@ -73,6 +77,13 @@ class Settings(BaseSettings):
         if isinstance(raw, str):
             values["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
         return values
+
+    @model_validator(mode="after")
+    def _anchor_data_dir(self) -> Settings:
+        # `invoicer user create` run from another folder must find the same database, not start an empty one.
+        if not self.data_dir.is_absolute():
+            self.data_dir = PROJECT_DIR / self.data_dir
+        return self
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:

@@ -9,6 +9,7 @@ import re
 import unicodedata
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_SEPARATORS = re.compile(r"[\W_]+")
 MIN_TERM_LENGTH = 2
 MAX_TERMS = 2000
 
@@ -33,3 +34,14 @@ def search_terms(*texts: str | None) -> list[str]:
                 if len(seen) >= MAX_TERMS:
                     return list(seen)
     return list(seen)
+
+
+def invoice_search_terms(
+    *, filename: str | None = None, vendor_name: str | None = None, invoice_number: str | None = None,
+    text: str | None = None,
+) -> list[str]:
+    """The terms an invoice is found by: its file name, vendor, number and (from the extraction) its text.
+    The one rule for the machine's values and a person's corrections alike. The number also counts without
+    its separators, so "INV-2024/001" is found as "inv2024001"."""
+    compact_number = _SEPARATORS.sub("", invoice_number) if invoice_number else None
+    return search_terms(filename, vendor_name, invoice_number, compact_number, text)

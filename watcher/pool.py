@@ -19,8 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-from extraction.models import ExtractionOptions
-from watcher.worker import JobResult
+from watcher.worker import JobResult, WorkerConfig
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +32,10 @@ class JobTimeout(Exception):
 
 class WorkerCrashed(Exception):
     """The worker process died during the job (segfault, os._exit, out of memory)."""
+
+
+class OutOfMemory(Exception):
+    """The job needed more memory than a worker may use (WORKER_MEMORY_MB); the worker was replaced."""
 
 
 class ExtractorError(Exception):
@@ -50,14 +53,14 @@ class Worker:
     the `invoicer` script (the whole CLI) again in every worker; -P keeps the working directory off sys.path.
     """
 
-    def __init__(self, config: tuple) -> None:
+    def __init__(self, config: WorkerConfig) -> None:
         self.conn, child_conn = multiprocessing.Pipe(duplex=True)
         fd = child_conn.fileno()
         self.process = subprocess.Popen(
             [sys.executable, "-P", "-m", "watcher.worker", str(fd)], pass_fds=(fd,), stdin=subprocess.DEVNULL
         )
         child_conn.close()  # so that the worker's death reads as EOF here
-        self.conn.send((*config, os.getpid()))
+        self.conn.send((config, os.getpid()))
         self.broken = False
         self._killed = False
 
@@ -101,6 +104,9 @@ class Worker:
         kind, payload = message
         if kind == "error":
             raise ExtractorError(payload)
+        if kind == "out_of_memory":
+            self.broken = True  # what a failed allocation left behind is not worth keeping: start afresh
+            raise OutOfMemory(payload)
         return payload
 
     async def _receive(self, io: ThreadPoolExecutor, timeout: float) -> tuple[str, Any] | None:
@@ -152,11 +158,9 @@ class WorkerPool:
     forks: the watcher's event loop and driver threads make fork unsafe."""
 
     def __init__(
-        self, size: int, extractor_path: str, options: ExtractionOptions, *, log_level: str = "INFO",
-        start_timeout: float = 180.0,
-    ) -> None:
+        self, size: int, config: WorkerConfig, *, start_timeout: float = 180.0) -> None:
         self.size = size
-        self._config = (extractor_path, options, log_level)
+        self._config = config
         self._start_timeout = start_timeout
         self._io = ThreadPoolExecutor(max_workers=2 * size + 2, thread_name_prefix="worker-pipe")
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,7 +18,9 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure
 
-from core.models import InvoiceError, InvoiceStatus, Timings, status_update
+from core import transitions
+from core.errors import WatcherErrorCode
+from core.models import InvoiceError, InvoiceStatus, Timings
 from extraction.models import ErrorCode
 from watcher.worker import JobResult
 
@@ -26,12 +28,11 @@ from watcher.worker import JobResult
 PERMANENT_CODES = frozenset(
     code.value for code in (
         ErrorCode.unreadable_file, ErrorCode.unsupported_type, ErrorCode.encrypted_pdf, ErrorCode.too_many_pages,
-        ErrorCode.too_many_pixels, ErrorCode.empty_document,
+        ErrorCode.too_many_pixels, ErrorCode.empty_document, WatcherErrorCode.too_large_to_process,
+        WatcherErrorCode.file_missing,
     )
 )
-FILE_MISSING = "file_missing"
-LEASE_EXPIRED = "lease_expired"
-CLAIM_FIELDS = {"file_id": 1, "content_type": 1, "attempts": 1, "queued_at": 1}
+CLAIM_FIELDS = {"file_id": 1, "content_type": 1, "attempts": 1, "queued_at": 1, "duplicate_of": 1, "corrections": 1}
 RETRY_JITTER = 0.1  # ±10 %, so invoices that failed together do not all come back in the same instant
 
 
@@ -50,6 +51,9 @@ class Claim:
     attempts: int  # including this one
     queued_at: datetime
     claimed_at: datetime
+    # What the review of the final write needs besides the result (core.review)
+    duplicate_of: ObjectId | None = None
+    corrections: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,6 @@ class Failure:
     def of(cls, result: JobResult) -> Failure:
         code = result.error_code or ErrorCode.internal_error.value
         return cls(code, result.error_message or "The extraction failed.", transient=code not in PERMANENT_CODES)
-
-
-def ready_filter(now: datetime) -> dict[str, Any]:
-    """`pending` and not waiting for a retry (no retry_at, or one that has come). Not an $or: SecantusDB
-    0.7 answers a top-level $or with a collection scan even beside an _id."""
-    return {"status": InvoiceStatus.pending.value, "retry_at": {"$not": {"$gt": now}}}
 
 
 class InvoiceQueue:
@@ -90,11 +88,9 @@ class InvoiceQueue:
         """
         token = f"{self.owner}#{uuid.uuid4().hex[:12]}"
         now = now_ms()
-        update = status_update(InvoiceStatus.processing, InvoiceStatus.pending, now)
-        update["$set"]["lease"] = {"owner": token, "until": now + self.lease}
-        update["$inc"] = {"attempts": 1}
+        write = transitions.claim(invoice_id, token, now, self.lease)
         try:
-            result = await self.collection.update_one({"_id": invoice_id, **ready_filter(now)}, update)
+            result = await self.collection.update_one(write.filter, write.update)
             won: int | None = result.matched_count
         except ConnectionFailure:
             won = None  # it may have been applied without the reply reaching us: the read below tells
@@ -106,22 +102,25 @@ class InvoiceQueue:
         return Claim(
             id=document["_id"], token=token, file_id=document["file_id"], content_type=document["content_type"],
             attempts=document["attempts"], queued_at=document.get("queued_at") or now, claimed_at=now,
+            duplicate_of=document.get("duplicate_of"), corrections=document.get("corrections") or {},
         )
 
     async def ready_ids(self, limit: int) -> list[ObjectId]:
         """Candidates to claim from the backlog, oldest first in the (status, retry_at) index's order."""
-        cursor = self.collection.find(ready_filter(now_ms()), {"_id": 1}, sort=[("status", 1), ("retry_at", 1)])
+        cursor = self.collection.find(
+            transitions.ready_filter(now_ms()), {"_id": 1}, sort=[("status", 1), ("retry_at", 1)]
+        )
         return [doc["_id"] async for doc in cursor.limit(limit)]
 
     async def renew(self, tokens: list[str]) -> set[str]:
         """Extend the leases of `tokens`; returns the tokens whose lease is no longer ours."""
         if not tokens:
             return set()
-        held = {"status": InvoiceStatus.processing.value, "lease.owner": {"$in": tokens}}
-        result = await self.collection.update_many(held, {"$set": {"lease.until": now_ms() + self.lease}})
+        write = transitions.renew_leases(tokens, now_ms() + self.lease)
+        result = await self.collection.update_many(write.filter, write.update)
         if result.matched_count == len(tokens):
             return set()
-        still = {doc["lease"]["owner"] async for doc in self.collection.find(held, {"lease.owner": 1})}
+        still = {doc["lease"]["owner"] async for doc in self.collection.find(write.filter, {"lease.owner": 1})}
         return set(tokens) - still
 
     async def finish(
@@ -132,9 +131,8 @@ class InvoiceQueue:
         Returns the status written, or None when the lease was no longer ours (nothing written). `retried`
         says an earlier call with the same `now` may have been applied without its reply arriving.
         """
-        status, update = self._outcome_update(claim, outcome, now)
-        fence = {"_id": claim.id, "status": InvoiceStatus.processing.value, "lease.owner": claim.token}
-        result = await self.collection.update_one(fence, update)
+        status, write = self._outcome_write(claim, outcome, now)
+        result = await self.collection.update_one(write.filter, write.update)
         if result.matched_count:
             return status
         if retried and await self.collection.find_one({"_id": claim.id, "status": status.value, "updated_at": now}):
@@ -143,30 +141,17 @@ class InvoiceQueue:
 
     async def hand_back(self, claim: Claim) -> bool:
         """Give an unfinished claim back to `pending` (shutdown): not the invoice's fault, so no attempt counts."""
-        now = now_ms()
-        update = status_update(InvoiceStatus.pending, InvoiceStatus.processing, now)
-        update["$set"].update({"lease": None, "retry_at": None})
-        update["$inc"] = {"attempts": -1}
-        fence = {"_id": claim.id, "status": InvoiceStatus.processing.value, "lease.owner": claim.token}
-        return (await self.collection.update_one(fence, update)).modified_count == 1
+        write = transitions.hand_back(claim.id, claim.token, now_ms())
+        return (await self.collection.update_one(write.filter, write.update)).modified_count == 1
 
     async def expire_leases(self) -> tuple[int, int]:
         """Requeue `processing` invoices whose watcher stopped renewing; fail those that used every attempt
         (a file that kills whole watchers must not take down one after another). Returns (requeued, failed)."""
         now = now_ms()
-        stale = {"status": InvoiceStatus.processing.value, "lease.until": {"$lt": now}}
-        give_up = status_update(InvoiceStatus.failed, InvoiceStatus.processing, now, error=InvoiceError(
-            code=LEASE_EXPIRED,
-            message=f"The watcher processing this invoice stopped before finishing, {self.max_attempts} times. "
-                    "The file may crash the extraction; check it and reprocess it.",
-        ))
-        give_up["$set"].update({"lease": None, "retry_at": None, "processed_at": now})
-        failed = await self.collection.update_many({**stale, "attempts": {"$gte": self.max_attempts}}, give_up)
-        requeue = status_update(InvoiceStatus.pending, InvoiceStatus.processing, now, error=InvoiceError(
-            code=LEASE_EXPIRED, message="The watcher processing this invoice stopped before finishing; queued again.",
-        ))
-        requeue["$set"].update({"lease": None, "retry_at": None})
-        requeued = await self.collection.update_many({**stale, "attempts": {"$lt": self.max_attempts}}, requeue)
+        give_up = transitions.expire_lease(now, self.max_attempts, attempts_left=False)
+        failed = await self.collection.update_many(give_up.filter, give_up.update)
+        requeue = transitions.expire_lease(now, self.max_attempts, attempts_left=True)
+        requeued = await self.collection.update_many(requeue.filter, requeue.update)
         return requeued.modified_count, failed.modified_count
 
     async def next_retry_at(self) -> datetime | None:
@@ -179,38 +164,36 @@ class InvoiceQueue:
 
     async def ready_since(self, since: datetime, until: datetime, limit: int) -> list[ObjectId]:
         """Ready invoices that became pending between `since` and `until` (for the sweep's count of misses)."""
-        query = {**ready_filter(now_ms()), "updated_at": {"$gte": since, "$lte": until}}
+        query = {**transitions.ready_filter(now_ms()), "updated_at": {"$gte": since, "$lte": until}}
         return [doc["_id"] async for doc in self.collection.find(query, {"_id": 1}).limit(limit)]
 
-    def _outcome_update(
+    def _outcome_write(
         self, claim: Claim, outcome: JobResult | Failure, now: datetime
-    ) -> tuple[InvoiceStatus, dict[str, Any]]:
+    ) -> tuple[InvoiceStatus, transitions.Write]:
         extract_ms = outcome.extract_ms if isinstance(outcome, JobResult) else None
         timings = Timings(
             queued_ms=_ms(claim.claimed_at - claim.queued_at), extract_ms=extract_ms,
             total_ms=_ms(now - claim.queued_at),
         )
-        common = {"lease": None, "timings": timings.model_dump()}
         if isinstance(outcome, JobResult) and outcome.ok:
-            update = status_update(InvoiceStatus.processed, InvoiceStatus.processing, now)
-            update["$set"].update(common, extraction=outcome.extraction, retry_at=None, processed_at=now)
-            update["$addToSet"] = {"search_terms": {"$each": outcome.search_terms}}
-            return InvoiceStatus.processed, update
+            return InvoiceStatus.processed, transitions.finish(
+                claim.id, claim.token, now, extraction=outcome.extraction or {}, search_terms=outcome.search_terms,
+                timings=timings, duplicate_of=claim.duplicate_of, corrections=claim.corrections,
+            )
         failure = outcome if isinstance(outcome, Failure) else Failure.of(outcome)
         if failure.transient and claim.attempts < self.max_attempts:
             jitter = random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
             delay = self.retry_base_seconds * 2 ** (claim.attempts - 1) * jitter
-            update = status_update(InvoiceStatus.pending, InvoiceStatus.processing, now,
-                                   error=InvoiceError(code=failure.code, message=failure.message))
-            update["$set"].update(common, retry_at=now + timedelta(seconds=delay))
-            return InvoiceStatus.pending, update
+            error = InvoiceError(code=str(failure.code), message=failure.message)
+            return InvoiceStatus.pending, transitions.retry(
+                claim.id, claim.token, now, error=error, retry_at=now + timedelta(seconds=delay), timings=timings,
+            )
         message = failure.message
         if failure.transient:
             message = f"{message.rstrip('.')}. Gave up after {claim.attempts} attempts."
-        update = status_update(InvoiceStatus.failed, InvoiceStatus.processing, now,
-                               error=InvoiceError(code=failure.code, message=message))
-        update["$set"].update(common, extraction=None, retry_at=None, processed_at=now)
-        return InvoiceStatus.failed, update
+        error = InvoiceError(code=str(failure.code), message=message)
+        return InvoiceStatus.failed, transitions.fail(claim.id, claim.token, now, error=error, timings=timings,
+                                                      duplicate_of=claim.duplicate_of)
 
 
 def _ms(delta: timedelta) -> float:

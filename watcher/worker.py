@@ -10,7 +10,7 @@ import ctypes
 import importlib
 import logging
 import os
-import re
+import resource
 import signal
 import sys
 from collections.abc import Callable
@@ -22,7 +22,7 @@ from typing import Any
 from core.bson_codec import to_bson
 from core.config import Settings
 from core.logging import configure_logging
-from core.search import search_terms
+from core.search import invoice_search_terms
 from extraction.models import ErrorCode, ExtractionOptions, ExtractionResult
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,17 @@ log = logging.getLogger(__name__)
 Extractor = Callable[..., ExtractionResult]
 DEFAULT_EXTRACTOR = "extraction:extract"
 PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The first message a worker reads: what to run and under which limits."""
+
+    extractor_path: str
+    options: ExtractionOptions
+    log_level: str = "INFO"
+    log_format: str = "text"
+    memory_mb: int = 0  # the worker's address-space limit; 0 = none
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ def extraction_options(settings: Settings) -> ExtractionOptions:
         use_llm=bool(settings.llm_base_url and settings.llm_model),
         llm_base_url=settings.llm_base_url,
         llm_model=settings.llm_model,
-        llm_api_key=settings.llm_api_key,
+        llm_api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
         llm_timeout_seconds=settings.llm_timeout_seconds,
         max_pages=settings.max_pdf_pages,
         max_pixels=settings.max_image_pixels,
@@ -84,15 +95,24 @@ def summarise(result: ExtractionResult, extract_ms: float) -> JobResult:
             error_message=error.message if error else "The extraction failed without saying why.",
         )
     fields = result.fields
-    vendor = fields.vendor_name.value if fields.vendor_name else None
-    number = fields.invoice_number.value if fields.invoice_number else None
-    # "INV-2024/001" is also findable typed without its separators.
-    compact_number = re.sub(r"[\W_]+", "", number) if number else None
     return JobResult(
         ok=True, extract_ms=extract_ms,
         extraction=to_bson(result.model_dump(mode="python", exclude={"text"})),
-        search_terms=search_terms(vendor, number, compact_number, result.text),
+        search_terms=invoice_search_terms(
+            vendor_name=fields.vendor_name.value if fields.vendor_name else None,
+            invoice_number=fields.invoice_number.value if fields.invoice_number else None,
+            text=result.text,
+        ),
     )
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space, so that a file that decompresses into gigabytes (a small PNG of
+    huge dimensions, a PDF of huge compressed streams) fails its own job with MemoryError instead of
+    squeezing the machine. Set before the extractor is imported, so the limit is known to let it start."""
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def main() -> None:
@@ -102,20 +122,21 @@ def main() -> None:
     serve(conn, *conn.recv())
 
 
-def serve(
-    conn: Connection, extractor_path: str, options: ExtractionOptions, log_level: str, parent_pid: int
-) -> None:
-    """The worker's main loop. Messages in: content type, then the raw bytes. Out: ("ok", JobResult) or
-    ("error", message). The first message out is ("ready", pid) or ("fatal", message)."""
+def serve(conn: Connection, config: WorkerConfig, parent_pid: int) -> None:
+    """The worker's main loop. Messages in: content type, then the raw bytes. Out: ("ok", JobResult),
+    ("error", message) or ("out_of_memory", message). The first message out is ("ready", pid) or
+    ("fatal", message)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the watcher decides
     _die_with_parent(parent_pid)
     limit_threads()
-    configure_logging(log_level)
+    configure_logging(config.log_level, config.log_format)
     try:
-        extract = load_extractor(extractor_path)
+        limit_memory(config.memory_mb)
+        extract = load_extractor(config.extractor_path)
     except Exception as exc:  # noqa: BLE001 - reported to the watcher, which exits with the message
-        conn.send(("fatal", f"cannot load the extractor {extractor_path!r}: {type(exc).__name__}: {exc}"))
+        conn.send(("fatal", f"cannot load the extractor {config.extractor_path!r}: {type(exc).__name__}: {exc}"))
         return
+    options = config.options
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -129,6 +150,9 @@ def serve(
             if not isinstance(result, ExtractionResult):
                 raise TypeError(f"the extractor returned {type(result).__name__}, not ExtractionResult")
             reply: tuple[str, Any] = ("ok", summarise(result, (perf_counter() - started) * 1000))
+        except MemoryError:
+            reply = ("out_of_memory", f"The file needs more memory to read than a worker may use "
+                                      f"({config.memory_mb} MB, WORKER_MEMORY_MB): it is too large to process.")
         except Exception as exc:  # noqa: BLE001 - a bug in the extractor is a transient failure of this invoice
             log.exception("the extractor raised")
             reply = ("error", f"{type(exc).__name__}: {exc}")

@@ -18,10 +18,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from api.invoices.files import CheckedFile
 from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, SortKey
-from core import storage
+from core import storage, transitions
 from core.bson_codec import from_bson, to_bson
-from core.models import Invoice, InvoiceBase, InvoiceStatus, Role, User, requeue_update, utcnow
-from core.search import search_terms, tokens
+from core.models import Invoice, InvoiceBase, InvoiceStatus, Role, User, utcnow
+from core.search import invoice_search_terms, tokens
 from extraction.models import FIELD_NAMES, ExtractionResult
 
 
@@ -57,7 +57,7 @@ async def create(
     invoice = Invoice(
         owner_id=user.id, org_id=user.org_id, filename=filename, content_type=checked.content_type, size=len(data),
         sha256=sha256, file_id=PydanticObjectId(file_id), pages=checked.pages,
-        duplicate_of=duplicate["_id"] if duplicate else None, search_terms=search_terms(filename),
+        duplicate_of=duplicate["_id"] if duplicate else None, search_terms=invoice_search_terms(filename=filename),
         queued_at=now, created_at=now, updated_at=now,
     )
     try:
@@ -69,9 +69,12 @@ async def create(
 
 
 async def requeue(invoice: Invoice) -> Invoice:
-    """Back to `pending` for a fresh extraction. A watcher still holding a lease loses it (its write is fenced)."""
+    """Back to `pending` for a fresh extraction, when `core.transitions` allows it (processed or failed)."""
+    if invoice.status not in transitions.REPROCESSABLE:
+        return invoice  # queued already, or being processed: its result is on its way
     now = utcnow()
-    await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, requeue_update(now, invoice.status))
+    write = transitions.requeue({"_id": invoice.id}, invoice.status, now)
+    await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
     return await Invoice.get(invoice.id)  # type: ignore[return-value]
 
 
@@ -81,13 +84,11 @@ async def replace_file(
     sha256 = hashlib.sha256(data).hexdigest()
     file_id = await storage.put_file(database, data, filename or invoice.filename, checked.content_type, sha256)
     now = utcnow()
-    update = requeue_update(now, invoice.status)
-    update["$set"].update(
-        {"file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
-         "pages": checked.pages, "filename": filename or invoice.filename, "corrections": {},
-         "search_terms": search_terms(filename or invoice.filename)}
-    )
-    result = await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, update)
+    write = transitions.replace_file(invoice.id, invoice.status, now, file={
+        "file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
+        "pages": checked.pages, "filename": filename or invoice.filename,
+    })
+    result = await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
     if result.matched_count == 0:  # deleted meanwhile
         await storage.delete_file(database, file_id)
     else:
@@ -131,13 +132,13 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User) -> Invoi
         except ValidationError as exc:
             raise BadCorrection(f"{name}: {exc.errors()[0]['msg']}") from None
         sets[f"corrections.{name}"] = {"value": stored, "by": user.id, "at": now}
-    terms = [fields[n] for n in ("vendor_name", "invoice_number") if isinstance(fields.get(n), str)]
-    update: dict[str, Any] = {"$set": sets}
-    if unsets:
-        update["$unset"] = unsets
-    if terms:
-        update["$addToSet"] = {"search_terms": {"$each": search_terms(*terms)}}
-    await Invoice.get_pymongo_collection().update_one({"_id": invoice.id}, update)
+    write = transitions.correct(
+        invoice.id, now,
+        corrections={key.split(".", 1)[1]: value for key, value in sets.items() if key.startswith("corrections.")},
+        removed=[key.split(".", 1)[1] for key in unsets], review=sets.get("review"),
+        **{name: fields[name] for name in ("vendor_name", "invoice_number") if isinstance(fields.get(name), str)},
+    )
+    await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
     return await Invoice.get(invoice.id)  # type: ignore[return-value]
 
 

@@ -1,6 +1,6 @@
 """Socket.IO beside the API, against a real `invoicer api` process and real socketio.AsyncClients.
 
-Status transitions a watcher makes are written here through `core.models.status_update`, exactly as
+Status transitions a watcher makes are written here through `core.transitions.status_change`, exactly as
 the watcher writes them; uploads, corrections and deletes go through the real API.
 """
 
@@ -17,7 +17,8 @@ import socketio
 from bson import ObjectId
 
 from core.bson_codec import to_bson
-from core.models import InvoiceError, Role, status_update
+from core.models import InvoiceError, Role
+from core.transitions import status_change
 from core.models import InvoiceStatus as S
 from tests.realtime.conftest import PASSWORD, Listener, Stack, api_client, png
 
@@ -59,7 +60,7 @@ async def upload(stack: Stack, token: str, seed: str) -> dict:
 
 async def advance(stack: Stack, invoice_id: str, new: S, previous: S, **extra_sets: object) -> None:
     """What a watcher writes for one transition."""
-    update = status_update(new, previous, datetime.now(timezone.utc),
+    update = status_change(new, previous, datetime.now(timezone.utc),
                            error=InvoiceError(code="ocr_failed", message="no text found") if new == S.failed else None)
     update["$set"].update(extra_sets)
     result = await stack.database["invoices"].update_one({"_id": ObjectId(invoice_id)}, update)

@@ -17,7 +17,7 @@ from core.bson_codec import to_bson
 from core.db import make_client
 from core.embedded import _server_binary, embedded_uri, free_port, start_embedded, wait_until_ready
 from core.models import InvoiceStatus as S
-from core.models import status_update
+from core.transitions import status_change
 from realtime.events import ChangeTranslator, Event
 from realtime.stream import ChangeTailer
 
@@ -65,9 +65,9 @@ async def test_only_event_worthy_changes_arrive_and_without_heavy_fields(db):
         invoice = new_invoice(search_terms=["acme"] * 100)
         await invoices.insert_one(invoice)
         now = datetime.now(timezone.utc)
-        await invoices.update_one({"_id": invoice["_id"]}, status_update(S.processing, S.pending, now))
+        await invoices.update_one({"_id": invoice["_id"]}, status_change(S.processing, S.pending, now))
         await invoices.update_one({"_id": invoice["_id"]}, {"$set": {"lease.until": now, "attempts": 1}})
-        processed = status_update(S.processed, S.processing, now)
+        processed = status_change(S.processed, S.processing, now)
         processed["$set"]["extraction"] = to_bson({
             "fields": {"total": {"value": Decimal("99.90"), "confidence": 0.9}}, "text": "WORDS " * 5000})
         await invoices.update_one({"_id": invoice["_id"]}, processed)
@@ -91,7 +91,7 @@ async def _write_statuses(collection, invoice_id: ObjectId, count: int) -> None:
     previous = S.pending
     for index in range(count):
         new = S.processing if index % 2 == 0 else S.pending
-        await collection.update_one({"_id": invoice_id}, status_update(new, previous, datetime.now(timezone.utc)))
+        await collection.update_one({"_id": invoice_id}, status_change(new, previous, datetime.now(timezone.utc)))
         previous = new
 
 

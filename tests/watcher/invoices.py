@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from core import storage
 from core.models import Invoice, InvoiceStatus
-from core.search import search_terms
+from core.search import invoice_search_terms
 
 ORG = ObjectId("65f000000000000000000001")
 OWNER = ObjectId("65f000000000000000000002")
@@ -28,7 +28,7 @@ async def queue_invoices(
         invoice = Invoice(
             owner_id=PydanticObjectId(OWNER), org_id=PydanticObjectId(ORG), filename=filename,
             content_type=content_type, size=len(data), sha256=sha256, file_id=PydanticObjectId(file_id),
-            search_terms=search_terms(filename),
+            search_terms=invoice_search_terms(filename=filename),
         )
         await invoice.insert()
         ids.append(invoice.id)

@@ -10,7 +10,7 @@ import pytest
 
 from core.models import Invoice
 from watcher.queue import InvoiceQueue, now_ms
-from watcher.service import StreamAudit
+from watcher.stream import StreamAudit
 from tests.watcher.conftest import wait_until, watcher_ready
 from tests.watcher.invoices import queue_invoices, statuses
 

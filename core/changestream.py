@@ -1,0 +1,117 @@
+"""Following a change stream for as long as the process lives: the one owner of resuming, backing off, and
+telling a resume token that can never work again from a database that is only away.
+
+Both the watcher (which saves its token for its group) and the realtime server (which keeps it in memory)
+follow their stream through `ChangeFollower`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pymongo.asynchronous.change_stream import AsyncChangeStream
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import OperationFailure, PyMongoError
+
+from core.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+# Codes that mean "this resume token will never be accepted": MongoDB's ChangeStreamHistoryLost (286: the
+# oplog moved past it), InvalidResumeToken (260) and ChangeStreamFatalError (280, which MongoDB and pymongo
+# treat as not resumable), and FailedToParse (9), which SecantusDB answers for a token it cannot read.
+# Retrying such a token in a loop only fails again, for ever; the follower drops it and starts from now.
+# 9 counts only when a token was sent: without one it is a real error in the request, and is backed off.
+UNUSABLE_RESUME_TOKEN = {286: "history lost", 260: "invalid resume token", 280: "fatal change stream error",
+                         9: "unreadable resume token"}
+
+Token = Mapping[str, Any]
+ChangeHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+class ChangeFollower:
+    """Follows `collection.watch(pipeline)` until `stopping` is set (or the task is cancelled).
+
+    `handle` gets each change in order. The resume token advances after every wait, also an empty one, so
+    that a resume after a quiet hour does not find its history pruned. When the token cannot be used, or
+    the stream is invalidated (collection dropped or renamed), the follower starts from now and calls
+    `on_reset`: the owner decides how to recover what fell in between (the watcher sweeps, realtime clients
+    catch up with `since`). Between failures it backs off exponentially with jitter.
+    """
+
+    def __init__(
+        self, name: str, collection: AsyncCollection, pipeline: list[dict[str, Any]], handle: ChangeHandler, *,
+        resume_after: Token | None = None, stopping: asyncio.Event | None = None,
+        on_open: Callable[[], None] | None = None, on_progress: Callable[[], Awaitable[None]] | None = None,
+        on_reset: Callable[[], Awaitable[None]] | None = None, max_backoff_seconds: float = 10.0,
+        **watch_options: Any,
+    ) -> None:
+        self.name = name
+        self.resume_token: Token | None = resume_after
+        self.open = asyncio.Event()  # set while a stream is open; start-up and health checks look at it
+        self.restarts = 0
+        self._collection, self._pipeline, self._handle = collection, pipeline, handle
+        self._stopping = stopping or asyncio.Event()
+        self._on_open, self._on_progress, self._on_reset = on_open, on_progress, on_reset
+        self._watch_options = watch_options
+        self._max_backoff = max_backoff_seconds
+
+    async def run(self) -> None:
+        backoff = Backoff(self._stopping, cap=self._max_backoff)
+        while not self._stopping.is_set():
+            try:
+                async with await self._collection.watch(
+                    self._pipeline, resume_after=self.resume_token, **self._watch_options
+                ) as stream:
+                    backoff.reset()
+                    await self._follow(stream)
+                if not self._stopping.is_set():
+                    log.warning("%s: the change stream was invalidated (the collection was dropped or renamed); "
+                                "starting a fresh one", self.name)
+                    await self._reset()
+            except OperationFailure as exc:
+                reason = UNUSABLE_RESUME_TOKEN.get(exc.code or 0)
+                if self.resume_token is not None and reason:
+                    log.warning("%s: change stream %s (%s): the resume token cannot be used; a fresh stream "
+                                "starts from now", self.name, reason, exc.code)
+                    await self._reset()
+                    continue
+                await self._pause(exc, backoff)
+            except PyMongoError as exc:
+                await self._pause(exc, backoff)
+            except Exception:  # a bug must not leave the process deaf for good
+                log.exception("%s: following the change stream failed", self.name)
+                await self._pause(None, backoff)
+
+    async def _follow(self, stream: AsyncChangeStream) -> None:
+        self.open.set()
+        if self._on_open:
+            self._on_open()
+        try:
+            while stream.alive and not self._stopping.is_set():
+                change = await stream.try_next()
+                if change is not None and change.get("operationType") != "invalidate":
+                    try:
+                        await self._handle(change)
+                    except Exception:  # one bad event must not stop the others
+                        log.exception("%s: could not handle change %s", self.name, change.get("documentKey"))
+                self.resume_token = stream.resume_token or self.resume_token
+                if self._on_progress:
+                    await self._on_progress()
+        finally:
+            self.open.clear()
+
+    async def _reset(self) -> None:
+        self.resume_token = None
+        if self._on_reset:
+            await self._on_reset()
+
+    async def _pause(self, exc: Exception | None, backoff: Backoff) -> None:
+        self.restarts += 1
+        if exc is not None:
+            log.warning("%s: the change stream was interrupted (%s); reopening in about %.1f s", self.name, exc,
+                        backoff.delay)
+        await backoff.sleep()

@@ -1,0 +1,106 @@
+"""What a watcher does now and then: its heartbeat, renewing the leases it holds, the sweep (expired leases,
+events the stream missed), and deleting stored files no invoice names (`watcher.orphans`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from core.config import Settings
+from core.models import WatcherHeartbeat
+from watcher import metrics
+from watcher.jobs import Jobs
+from watcher.orphans import delete_orphaned_files
+from watcher.queue import InvoiceQueue, now_ms
+from watcher.stream import StreamAudit
+
+log = logging.getLogger("watcher")
+
+
+class Maintenance:
+    def __init__(
+        self, watcher_id: str, settings: Settings, queue: InvoiceQueue, database: AsyncDatabase, jobs: Jobs,
+        audit: StreamAudit, *, started_at: datetime, request_backlog: Callable[[], None],
+    ) -> None:
+        self.watcher_id, self.settings, self.queue, self.database = watcher_id, settings, queue, database
+        self.jobs, self.audit = jobs, audit
+        self._started_at = started_at
+        self._request_backlog = request_backlog
+
+    async def run(self) -> None:
+        settings = self.settings
+        periods: dict[Callable[[], Awaitable[None]], float] = {
+            self.heartbeat: settings.heartbeat_seconds,
+            self.renew_leases: settings.lease_seconds / 3,
+            self.sweep: settings.sweep_interval_seconds,
+            self.delete_orphaned_files: settings.orphan_sweep_interval_seconds,
+        }
+        due = dict.fromkeys(periods, time.monotonic())
+        while True:
+            for task, period in periods.items():
+                if time.monotonic() >= due[task]:
+                    due[task] = time.monotonic() + period
+                    what = task.__name__.replace("_", " ")
+                    try:
+                        await task()
+                    except PyMongoError as exc:
+                        log.warning("%s failed (%s)", what, exc)
+                    except Exception:  # a bug must not stop the heartbeat for good
+                        log.exception("%s failed", what)
+            await asyncio.sleep(max(0.0, min(due.values()) - time.monotonic()))
+
+    async def heartbeat(self) -> None:
+        now = now_ms()
+        counters = self.jobs.counters
+        beat = {
+            "host": socket.gethostname(), "pid": os.getpid(), "started_at": self._started_at, "last_seen": now,
+            "in_flight": len(self.jobs.held), "processed": counters.processed, "failed": counters.failed,
+            "retried": counters.retried, "swept": counters.swept,
+            "expires_at": now + timedelta(seconds=3 * self.settings.heartbeat_seconds),
+        }
+        await WatcherHeartbeat.get_pymongo_collection().update_one(
+            {"_id": self.watcher_id}, {"$set": beat}, upsert=True
+        )
+
+    async def renew_leases(self) -> None:
+        held = self.jobs.held
+        for token in await self.queue.renew(list(held)):
+            if token in held:  # not just finished meanwhile
+                log.info("invoice %s: its lease was taken back (requeued, or expired during an outage); "
+                         "its result will not be written", held[token].id)
+
+    async def sweep(self) -> None:
+        requeued, failed = await self.queue.expire_leases()
+        if requeued or failed:
+            log.warning("sweep: %d invoices whose watcher stopped were requeued, %d failed for good",
+                        requeued, failed)
+        missed = await self.audit.missed(self.queue)
+        if missed:
+            self.jobs.counters.swept += len(missed)
+            metrics.SWEPT.inc(len(missed))
+            log.warning("sweep: %d pending invoices were never delivered by the change stream; claiming them",
+                        len(missed))
+        self._request_backlog()
+
+    async def delete_orphaned_files(self) -> None:
+        grace = timedelta(seconds=self.settings.orphan_grace_seconds)
+        if deleted := await delete_orphaned_files(self.database, grace=grace):
+            log.warning("deleted %d stored files that no invoice names (left by a process that stopped midway)",
+                        deleted)
+
+    async def say_goodbye(self, save_token: Callable[[], Awaitable[None]]) -> None:
+        """Hand back unfinished claims, save the resume token, remove the heartbeat."""
+        held = self.jobs.held
+        if held:
+            handed = await asyncio.gather(*(self.queue.hand_back(claim) for claim in held.values()))
+            log.info("handed %d unfinished invoices back to pending", sum(handed))
+        await save_token()
+        await WatcherHeartbeat.get_pymongo_collection().delete_one({"_id": self.watcher_id})

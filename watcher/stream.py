@@ -1,0 +1,123 @@
+"""Finding work through the change stream: inserts and updates to `pending` are offered to the claims, the
+group's resume token is saved about once a second, and the sweep learns which invoices the stream missed.
+
+Resuming, backing off and unusable tokens are `core.changestream`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo.errors import PyMongoError
+
+from core.changestream import ChangeFollower
+from core.models import InvoiceStatus, WatcherState
+from watcher.queue import InvoiceQueue, now_ms
+
+log = logging.getLogger("watcher")
+
+# Only what can make an invoice claimable travels; `_id` is the resume token and must stay.
+STREAM_PIPELINE: list[dict[str, Any]] = [
+    {"$match": {"$or": [
+        {"operationType": {"$in": ["insert", "replace"]}, "fullDocument.status": InvoiceStatus.pending.value},
+        {"operationType": "update", "updateDescription.updatedFields.status": InvoiceStatus.pending.value},
+        {"operationType": {"$in": ["invalidate", "drop", "rename", "dropDatabase"]}},
+    ]}},
+    {"$project": {"operationType": 1, "documentKey": 1}},
+]
+STREAM_AWAIT_MS = 500  # how long one getMore waits for events: the pace of idle token saves and stop checks
+TOKEN_SAVE_SECONDS = 1.0
+SEEN_LIMIT = 20_000  # ids the stream delivered recently, to tell a missed event from an ordinary backlog
+SWEEP_MIN_AGE = timedelta(seconds=5)  # younger pending invoices may still be on their way through the stream
+SWEEP_LIMIT = 1_000
+
+
+class StreamAudit:
+    """Tells the pending invoices the change stream should have delivered but did not (SecantusDB's stream
+    can skip events silently when it falls behind oplog pruning) from an ordinary backlog."""
+
+    def __init__(self, limit: int = SEEN_LIMIT) -> None:
+        self.opened_at: datetime | None = None  # invoices pending since before the stream are not misses
+        self._delivered: OrderedDict[ObjectId, None] = OrderedDict()  # bounded: oldest forgotten first
+        self._limit = limit
+
+    def opened(self) -> None:
+        self.opened_at = self.opened_at or now_ms()
+
+    def delivered(self, invoice_id: ObjectId) -> None:
+        self._delivered[invoice_id] = None
+        self._delivered.move_to_end(invoice_id)
+        if len(self._delivered) > self._limit:
+            self._delivered.popitem(last=False)
+
+    async def missed(self, queue: InvoiceQueue) -> list[ObjectId]:
+        """Ready invoices that became pending after the stream opened, a while ago, and were never
+        delivered. Each is reported once."""
+        if self.opened_at is None:
+            return []
+        recent = await queue.ready_since(self.opened_at, now_ms() - SWEEP_MIN_AGE, SWEEP_LIMIT)
+        missed = [invoice_id for invoice_id in recent if invoice_id not in self._delivered]
+        for invoice_id in missed:
+            self.delivered(invoice_id)
+        return missed
+
+
+class InvoiceStream:
+    """The watcher group's view of the `invoices` change stream."""
+
+    def __init__(
+        self, queue: InvoiceQueue, group: str, resume_token: Mapping[str, Any] | None, stopping: asyncio.Event, *,
+        offer: Callable[[ObjectId], None], request_backlog: Callable[[], None],
+    ) -> None:
+        self.group = group
+        self.audit = StreamAudit()
+        self._offer, self._request_backlog = offer, request_backlog
+        self._saved_token = resume_token
+        self._saved_at = time.monotonic()
+        self.follower = ChangeFollower(
+            f"watcher group {group!r}", queue.collection, STREAM_PIPELINE, self._handle,
+            resume_after=resume_token, stopping=stopping, on_open=self._opened, on_progress=self._progress,
+            on_reset=self._forget_token, max_await_time_ms=STREAM_AWAIT_MS,
+        )
+
+    async def run(self) -> None:
+        await self.follower.run()
+
+    def _opened(self) -> None:
+        self.audit.opened()
+        self._request_backlog()  # whatever became pending while nobody listened
+
+    async def _handle(self, change: Mapping[str, Any]) -> None:
+        if change["operationType"] in ("insert", "update", "replace"):
+            invoice_id = change["documentKey"]["_id"]
+            self.audit.delivered(invoice_id)
+            self._offer(invoice_id)
+        else:
+            log.warning("change stream event %r on the invoices collection", change["operationType"])
+
+    async def _progress(self) -> None:
+        if self.follower.resume_token != self._saved_token and time.monotonic() - self._saved_at >= TOKEN_SAVE_SECONDS:
+            await self.save_token()
+            self._saved_at = time.monotonic()
+
+    async def save_token(self) -> None:
+        token = self.follower.resume_token
+        await WatcherState.get_pymongo_collection().update_one(
+            {"_id": self.group}, {"$set": {"resume_token": token, "updated_at": now_ms()}}, upsert=True
+        )
+        self._saved_token = token
+
+    async def _forget_token(self) -> None:
+        """The stored token is of no use any more: delete it, and let the backlog read catch what fell between."""
+        self._request_backlog()
+        try:
+            await self.save_token()
+        except PyMongoError as exc:  # it is also never reused from memory; the next save overwrites it
+            log.warning("could not delete the stored resume token yet (%s)", exc)
