@@ -1,0 +1,250 @@
+import { unwrap } from "@invoicer/sdk";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useMemo, useState } from "react";
+import { Link, Navigate } from "react-router";
+import { api, realtime } from "../app/api";
+import { useMe } from "../app/session";
+import { Card, ErrorNotice, PageHeader, Spinner, StatusBadge } from "../app/ui";
+import { formatDateTime, formatMs } from "../lib/format";
+import { DailyChart } from "./Chart";
+import { sumDecimal } from "../lib/decimal";
+
+type Range = "7d" | "30d" | "90d";
+
+function Stat({ label, value, testId }: { label: string; value: string | number; testId: string }) {
+  return (
+    <div className="stat" data-testid={testId}>
+      <span className="stat-value">{value}</span>
+      <span className="stat-label">{label}</span>
+    </div>
+  );
+}
+
+export default function Dashboard() {
+  const me = useMe();
+  const [range, setRange] = useState<Range>("7d");
+  const queryClient = useQueryClient();
+  const admin = me.role === "admin";
+
+  const stats = useQuery({
+    queryKey: ["admin", "stats", range],
+    enabled: admin,
+    placeholderData: keepPreviousData,
+    queryFn: async () => unwrap(await api.GET("/api/v1/admin/stats", { params: { query: { range } } })),
+  });
+  const watchers = useQuery({
+    queryKey: ["admin", "watchers"],
+    enabled: admin,
+    refetchInterval: 15_000, // heartbeats are not events: "alive" is re-read now and then
+    queryFn: async () => unwrap(await api.GET("/api/v1/admin/watchers")),
+  });
+  const activity = useQuery({
+    queryKey: ["admin", "activity"],
+    enabled: admin,
+    queryFn: async () => unwrap(await api.GET("/api/v1/admin/activity", { params: { query: { limit: 30 } } })),
+  });
+
+  // Every status change refreshes the feed (at most twice a second), so it moves as things happen.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const off = realtime.on("invoice.status", () => {
+      if (timer !== null) return;
+      timer = setTimeout(() => {
+        timer = null;
+        void queryClient.invalidateQueries({ queryKey: ["admin", "activity"] });
+        void queryClient.invalidateQueries({ queryKey: ["admin", "stats"] });
+      }, 500);
+    });
+    return () => {
+      off();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [queryClient]);
+
+  const data = stats.data;
+  const chartDays = useMemo(() => data?.days.map((day) => day.day) ?? [], [data]);
+  const chartSeries = useMemo(
+    () =>
+      data
+        ? [
+            { label: "Uploads", values: data.days.map((day) => day.uploads), color: "#4f46e5" },
+            { label: "Processed", values: data.days.map((day) => day.processed), color: "#059669" },
+            { label: "Failed", values: data.days.map((day) => day.failed), color: "#dc2626" },
+          ]
+        : [],
+    [data],
+  );
+  const currencyTotals = useMemo(() => {
+    const totals = new Map<string, { total: number; days: number; text: string[] }>();
+    for (const entry of data?.amounts ?? []) {
+      const current = totals.get(entry.currency) ?? { total: 0, days: 0, text: [] };
+      current.text.push(entry.total);
+      current.days += 1;
+      totals.set(entry.currency, current);
+    }
+    return [...totals.entries()].map(([currency, value]) => ({ currency, total: sumDecimal(value.text), days: value.days }));
+  }, [data]);
+
+  if (!admin) return <Navigate to="/invoices" replace />;
+
+  return (
+    <>
+      <PageHeader title="Dashboard">
+        <div className="segmented" role="group" aria-label="Range">
+          {(["7d", "30d", "90d"] as const).map((value) => (
+            <button
+              key={value}
+              type="button"
+              className={`button button-small ${range === value ? "button-selected" : ""}`}
+              aria-pressed={range === value}
+              onClick={() => setRange(value)}
+            >
+              {value.replace("d", " days")}
+            </button>
+          ))}
+        </div>
+      </PageHeader>
+      <ErrorNotice error={stats.error} />
+      {!data ? (
+        <Spinner label="Loading statistics" />
+      ) : (
+        <>
+          <section className="stats" aria-label="Today and now">
+            <Stat label="Uploads today" value={data.cards.uploads_today} testId="card-uploads-today" />
+            <Stat label={`Processed (${range})`} value={data.cards.processed} testId="card-processed" />
+            <Stat label={`Failed (${range})`} value={data.cards.failed} testId="card-failed" />
+            <Stat label="In queue now" value={data.cards.in_queue} testId="card-in-queue" />
+            <Stat label="Needing review" value={data.cards.needs_review} testId="card-needs-review" />
+            <Stat label="Median processing" value={formatMs(data.cards.median_processing_ms)} testId="card-median" />
+          </section>
+          <div className="grid-2">
+            <Card title={`Uploads and results per day (${range})`} className="span-2">
+              <DailyChart days={chartDays} series={chartSeries} title={`Uploads, processed and failed per day over ${range}`} />
+              <p className="muted">
+                Processing p50 {formatMs(data.processing.p50_ms)} · p95 {formatMs(data.processing.p95_ms)} — queue wait p50{" "}
+                {formatMs(data.queue_wait.p50_ms)} · p95 {formatMs(data.queue_wait.p95_ms)}
+              </p>
+            </Card>
+            <Card title="Failures by reason">
+              {data.failures.length === 0 ? (
+                <p className="muted">No failures in this range.</p>
+              ) : (
+                <table className="table table-compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">Reason</th>
+                      <th scope="col" className="num">Count</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.failures.map((failure) => (
+                      <tr key={failure.code}>
+                        <td>
+                          <code>{failure.code}</code>
+                          <div className="muted">{failure.message}</div>
+                        </td>
+                        <td className="num">{failure.count}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Card>
+            <Card title="Top uploaders">
+              {data.top_uploaders.length === 0 ? (
+                <p className="muted">No uploads in this range.</p>
+              ) : (
+                <table className="table table-compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">Person</th>
+                      <th scope="col" className="num">Uploads</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.top_uploaders.map((uploader) => (
+                      <tr key={uploader.user_id}>
+                        <td>{uploader.name ?? uploader.email ?? "(removed)"}</td>
+                        <td className="num">{uploader.uploads}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Card>
+            <Card title="Amount extracted per currency">
+              {currencyTotals.length === 0 ? (
+                <p className="muted">No amounts in this range.</p>
+              ) : (
+                <table className="table table-compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">Currency</th>
+                      <th scope="col" className="num">Total</th>
+                      <th scope="col" className="num">Days</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {currencyTotals.map((entry) => (
+                      <tr key={entry.currency}>
+                        <td>{entry.currency}</td>
+                        <td className="num">{entry.total}</td>
+                        <td className="num">{entry.days}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Card>
+            <Card title="Watchers">
+              <ErrorNotice error={watchers.error} />
+              {(watchers.data ?? []).length === 0 ? (
+                <p className="muted">No watcher has reported. Start one with <code>invoicer watcher</code>.</p>
+              ) : (
+                <table className="table table-compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">Watcher</th>
+                      <th scope="col">Alive</th>
+                      <th scope="col" className="num">Running</th>
+                      <th scope="col">Last seen</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {(watchers.data ?? []).map((watcher) => (
+                      <tr key={watcher.id}>
+                        <td title={watcher.id}>
+                          {watcher.host}:{watcher.pid}
+                        </td>
+                        <td>
+                          <span className={`badge ${watcher.alive ? "badge-processed" : "badge-failed"}`}>{watcher.alive ? "alive" : "silent"}</span>
+                        </td>
+                        <td className="num">{watcher.jobs_running}</td>
+                        <td>{formatDateTime(watcher.last_seen)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Card>
+            <Card title="Live activity" className="span-2">
+              <ErrorNotice error={activity.error} />
+              <ol className="feed" aria-live="polite" data-testid="activity-feed">
+                {(activity.data?.items ?? []).map((item) => (
+                  <li key={`${item.invoice_id}-${item.status}-${item.at}`} className="feed-item">
+                    <StatusBadge status={item.status} />{" "}
+                    <Link to={`/invoices/${item.invoice_id}`}>{item.filename}</Link>{" "}
+                    <span className="muted">
+                      {item.owner_name ?? "someone"} · {formatDateTime(item.at)}
+                    </span>
+                    {item.error ? <span className="upload-error"> {item.error.message}</span> : null}
+                  </li>
+                ))}
+              </ol>
+            </Card>
+          </div>
+        </>
+      )}
+    </>
+  );
+}

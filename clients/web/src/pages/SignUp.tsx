@@ -1,0 +1,79 @@
+import { unwrap } from "@invoicer/sdk";
+import { useState, type FormEvent } from "react";
+import { Link } from "react-router";
+import { api, session } from "../app/api";
+import { messageOf } from "../app/ui";
+
+export default function SignUp() {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const email = String(form.get("email") ?? "");
+    const password = String(form.get("password") ?? "");
+    setBusy(true);
+    setError(null);
+    try {
+      unwrap(
+        await api.POST("/api/v1/auth/register", {
+          body: {
+            email,
+            password,
+            name: String(form.get("name") ?? ""),
+            organization: String(form.get("organization") ?? ""),
+          },
+        }),
+      );
+      await session.login(email, password);
+    } catch (caught) {
+      setError(messageOf(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="auth-page">
+      <form className="auth-card" onSubmit={(event) => void submit(event)} aria-labelledby="signup-title">
+        <div className="brand brand-large">
+          <span className="brand-mark" aria-hidden="true" />
+          Invoicer
+        </div>
+        <h1 id="signup-title">Create your organization</h1>
+        <p className="muted">You become its first admin and can invite your colleagues.</p>
+        {error ? (
+          <p className="notice notice-error" role="alert">
+            {error}
+          </p>
+        ) : null}
+        <label className="field">
+          <span>Your name</span>
+          <input name="name" autoComplete="name" required maxLength={200} />
+        </label>
+        <label className="field">
+          <span>Organization</span>
+          <input name="organization" autoComplete="organization" required maxLength={200} />
+        </label>
+        <label className="field">
+          <span>Email</span>
+          <input name="email" type="email" autoComplete="email" required />
+        </label>
+        <label className="field">
+          <span>Password</span>
+          <input name="password" type="password" autoComplete="new-password" required minLength={10} aria-describedby="password-hint" />
+          <small id="password-hint" className="muted">
+            At least 10 characters.
+          </small>
+        </label>
+        <button className="button button-primary button-block" type="submit" disabled={busy}>
+          {busy ? "Creating…" : "Create organization"}
+        </button>
+        <p className="muted">
+          Already have an account? <Link to="/signin">Sign in</Link>
+        </p>
+      </form>
+    </main>
+  );
+}
