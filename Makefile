@@ -7,13 +7,20 @@ STAMP     := $(VENV)/.installed
 DEB_PKGS  := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-osd
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+# The web app (clients/): npm ci when the lock changes, a build when a source changes; Debian's chromium for
+# the browser tests (Playwright never downloads a browser).
+NPM_STAMP    := clients/node_modules/.installed
+WEB_STAMP    := clients/web/dist/.built
+WEB_SOURCES  := $(shell find clients/sdk/src clients/web/src -type f 2>/dev/null) clients/web/index.html clients/web/vite.config.ts clients/web/tsconfig.json clients/sdk/tsconfig.json
+BROWSER_PKGS := chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: up test install system-deps bench clean
+.PHONY: up test install system-deps browser-deps web web-test bench clean
 
-up: install
+up: install web
 	$(VENV)/bin/invoicer up
 
-test: install
+test: install web browser-deps web-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 install: system-deps $(STAMP)
@@ -31,8 +38,25 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
+web: $(WEB_STAMP)
+
+$(NPM_STAMP): clients/package-lock.json clients/package.json clients/sdk/package.json clients/web/package.json
+	cd clients && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+$(WEB_STAMP): $(NPM_STAMP) $(WEB_SOURCES)
+	cd clients && npm run build
+	touch $(WEB_STAMP)
+
+web-test: $(NPM_STAMP)
+	cd clients && npm test
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PKGS); }
+
 bench: install
 	$(VENV)/bin/python bench/upload.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache clients/node_modules clients/web/dist
