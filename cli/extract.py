@@ -15,7 +15,7 @@ from rich.table import Table
 
 from core.config import Settings, get_settings
 from extraction import extract as run_extraction
-from extraction.evaluation import CONFIDENT, DocumentOutcome, Report, evaluate, load_labels
+from extraction.evaluation import CONFIDENT, DocumentOutcome, Report, evaluate, evaluate_cross_validated, load_labels
 from extraction.models import FIELD_NAMES, ExtractionOptions, ExtractionResult
 from watcher.worker import extraction_options
 
@@ -108,6 +108,17 @@ def _print_report(directory: Path, report: Report) -> None:
             "" if f1 is None else f"{f1:.3f}",
         )
     console.print(table)
+    swapped = report.field_summary().get("invoice_date", {}).get("swapped_day_month")
+    if swapped:
+        console.print(f"invoice_date: {swapped} wrong only by the day/month order the label guessed (invoice_date_ambiguous)")
+    _print_calibration(report)
+    items = report.line_item_summary()
+    if items is not None:
+        console.print(
+            f"line items: {items['documents']} documents label them · rows labelled {items['labelled_rows']}, "
+            f"predicted {items['predicted_rows']}, matched {items['matched_rows']} · precision {_percent(items['precision'])} "
+            f"recall {_percent(items['recall'])} · F1 {items['f1']:.3f}"
+        )
     right, returned = report.confident_counts()
     speed = report.seconds_per_page()
     console.print(
@@ -117,6 +128,23 @@ def _print_report(directory: Path, report: Report) -> None:
     for outcome in report.outcomes:
         if outcome.error:
             console.print(f"  [red]{outcome.file}: {outcome.error}[/red]")
+
+
+def _print_calibration(report: Report) -> None:
+    """Reliability: per field and confidence bin, how many values and how many of them were right."""
+    reliability = report.reliability()
+    if not reliability:
+        return
+    bins = [f"{i / 10:.1f}" for i in range(10)]
+    table = Table(title="reliability: values per confidence bin (count / accuracy)", title_justify="left")
+    table.add_column("field")
+    for low in bins:
+        table.add_column(f"≥{low}", justify="right")
+    table.add_column("ECE", justify="right")
+    for name, figures in reliability.items():
+        cells = {row["bin"][:3]: f"{row['count']} / {100 * row['accuracy']:.0f}%" for row in figures["bins"]}
+        table.add_row(name, *(cells.get(low, "") for low in bins), f"{figures['ece']:.3f}")
+    console.print(table)
 
 
 def _write_json(path: Path, data: dict[str, object]) -> None:
@@ -137,6 +165,10 @@ def eval_command(
     text_cache: Annotated[Path | None, typer.Option(
         file_okay=False, help="Score the parser alone on saved DocumentText JSON (<dir>/<file>.json) instead of reading.",
     )] = None,
+    cv: Annotated[int | None, typer.Option(
+        "--cv", min=2, help="Grouped K-fold (by vendor): out-of-fold figures of the trained choice. Needs --text-cache "
+        "laid out as bench/ocr_cache.py writes it (<root>/<engine>/<dataset>); the other dev sets' caches there train too.",
+    )] = None,
 ) -> None:
     """Measure extraction accuracy on a labelled set and print per-field figures (exact match after
     normalisation, coverage, accuracy of confident values, token F1, seconds per page)."""
@@ -145,6 +177,22 @@ def eval_command(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    if cv is not None:
+        if text_cache is None:
+            if all(d.path.suffix.lower() == ".xml" for d in documents):
+                console.print("[dim]XML e-invoices are read exactly: no trained part to cross-validate.[/dim]")
+            else:
+                console.print("[red]--cv needs --text-cache (build it with bench/ocr_cache.py).[/red]")
+                raise typer.Exit(2)
+        else:
+            with console.status(f"training {cv} fold models"):
+                report = evaluate_cross_validated(directory, text_cache, cv, limit=limit)
+            console.print(f"[bold]cross-validated ({cv} folds, grouped by vendor): out-of-fold figures[/bold]")
+            _print_report(directory, report)
+            if json_out is not None:
+                _write_json(json_out, report.to_json())
+                console.print(f"figures written to {json_out}")
+            return
     options = _options(get_settings(), engine=engine, llm=False, ocr_only=ocr_only, text=False)
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
@@ -163,6 +211,55 @@ def eval_command(
         console.print(f"figures written to {json_out}")
 
 
+def train_command(
+    cache: Annotated[Path, typer.Option(file_okay=False, help="OCR cache root written by bench/ocr_cache.py (<root>/<engine>/<dataset>).")] = Path("/tmp/invoicer-ocr-cache"),
+    datasets: Annotated[Path | None, typer.Option(file_okay=False, help="The labelled dev sets (default: ../shared/datasets beside the repository).")] = None,
+    folds: Annotated[int, typer.Option(min=2, help="Folds of the cross-validation printed before saving.")] = 5,
+    out: Annotated[Path | None, typer.Option(dir_okay=False, help="Where to write the model (default: the one extract() loads).")] = None,
+) -> None:
+    """Rebuild the trained field choice from the dev sets' labels; prints its cross-validated figures."""
+    from extraction.choice import choose
+    from extraction.choice.model import MODEL_PATH
+    from extraction.choice.training import LEARNED_FIELDS, cross_validated_models, train, training_corpus
+    from extraction.evaluation import judge
+
+    datasets = datasets or Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+    with console.status("reading the cached documents"):
+        corpus = training_corpus(datasets, cache)
+    if not corpus:
+        console.print(f"[red]No cached readings under {cache}: run bench/ocr_cache.py first.[/red]")
+        raise typer.Exit(2)
+    with console.status(f"cross-validating ({folds} folds, grouped by vendor)"):
+        models = cross_validated_models(corpus, [], folds)
+    kinds = sorted({(item.dataset, item.engine) for item in corpus})
+    table = Table(title=f"{len(corpus)} readings · accuracy: rules alone → trained choice, out of fold (ECE)", title_justify="left")
+    table.add_column("set / reading")
+    for name in LEARNED_FIELDS:
+        table.add_column(name, justify="right")
+    for kind in kinds:
+        members = [(index, item) for index, item in enumerate(corpus) if (item.dataset, item.engine) == kind]
+        rules, learned = Report(), Report()
+        for index, item in members:
+            rules.outcomes.append(DocumentOutcome(item.file, 1, 0.0, judge(item.reading.fields, item.labels)))
+            learned.outcomes.append(DocumentOutcome(item.file, 1, 0.0, judge(choose(item.reading, models[index]), item.labels)))
+        before, after, calibration = rules.field_summary(), learned.field_summary(), learned.reliability()
+        cells = []
+        for name in LEARNED_FIELDS:
+            if name not in after:
+                cells.append("")
+                continue
+            ece = calibration.get(name, {}).get("ece")
+            cells.append(f"{_percent(before[name]['accuracy'])} → {_percent(after[name]['accuracy'])}"  # type: ignore[arg-type]
+                         + (f" ({ece:.2f})" if ece is not None else ""))
+        table.add_row(f"{kind[0]} / {kind[1]} ({len(members)})", *cells)
+    console.print(table)
+    with console.status("training on everything"):
+        model = train(corpus, {"readings": len(corpus), "sets": [f"{d}/{e}" for d, e in kinds]})
+    model.save(out or MODEL_PATH)
+    console.print(f"model written to {out or MODEL_PATH}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(extract)
     app.command("eval")(eval_command)
+    app.command("train")(train_command)

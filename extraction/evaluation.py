@@ -121,6 +121,7 @@ class Verdict:
     confidence: float | None
     correct: bool
     f1: float | None
+    swapped: bool = False  # wrong only by the day/month order the label itself guessed
 
 
 def judge(fields: InvoiceFields, labels: dict[str, Any]) -> list[Verdict]:
@@ -133,6 +134,10 @@ def judge(fields: InvoiceFields, labels: dict[str, Any]) -> list[Verdict]:
         predicted = None if value is None else value.value
         correct = predicted is not None and normalise(field_name, predicted) == normalise(field_name, expected)
         f1 = token_f1(None if predicted is None else str(predicted), expected) if field_name in TEXT_FIELDS else None
+        swapped = (
+            not correct and field_name == "invoice_date" and bool(labels.get("invoice_date_ambiguous"))
+            and isinstance(predicted, date) and _swapped(predicted) == normalise(field_name, expected)
+        )
         verdicts.append(
             Verdict(
                 field=field_name,
@@ -141,9 +146,88 @@ def judge(fields: InvoiceFields, labels: dict[str, Any]) -> list[Verdict]:
                 confidence=None if value is None else value.confidence,
                 correct=correct,
                 f1=f1,
+                swapped=swapped,
             )
         )
     return verdicts
+
+
+def _swapped(value: date) -> str | None:
+    try:
+        return date(value.year, value.day, value.month).isoformat()
+    except ValueError:
+        return None
+
+
+# --- line items: F1 over matched rows (amount equal, description alike) -------------------------
+
+
+def labelled_line_items(labels: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """(description, amount) rows a set labels, or None when it labels none: WildReceipt's `line_items`
+    (`description`, `amount`), invoice2data's `lines` (`name`, `price_subtotal`, else `price_unit`)."""
+    rows = []
+    for raw in labels.get("line_items") or labels.get("lines") or []:
+        if not isinstance(raw, dict):
+            continue
+        description = raw.get("description") or raw.get("name")
+        amount = raw.get("amount", raw.get("price_subtotal", raw.get("price_unit")))
+        money = normalise("total", amount)
+        if description and money is not None:
+            rows.append((str(description), money))
+    return rows or None
+
+
+def _squashed_f1(predicted: str, expected: str) -> float:
+    """Character-bigram F1 of the two texts without whitespace (for transcriptions that have none)."""
+    def bigrams(text: str) -> list[str]:
+        squashed = re.sub(r"\s+", "", _fold(text))
+        return [squashed[i : i + 2] for i in range(max(1, len(squashed) - 1))]
+
+    got, want = bigrams(predicted), bigrams(expected)
+    remaining = list(want)
+    common = 0
+    for gram in got:
+        if gram in remaining:
+            remaining.remove(gram)
+            common += 1
+    return 0.0 if common == 0 else 2 * common / (len(got) + len(want))
+
+
+def description_match(predicted: str | None, expected: str) -> bool:
+    """Token F1 >= 0.5; where the label has no spaces (WildReceipt), compared without whitespace."""
+    if not predicted:
+        return False
+    if " " not in expected.strip():
+        return _squashed_f1(predicted, expected) >= 0.5
+    return token_f1(predicted, expected) >= 0.5
+
+
+def match_line_items(items: list[Any], expected: list[tuple[str, str]]) -> int:
+    """How many labelled rows a predicted item matches (each predicted item used once)."""
+    unused = [(item.description, normalise("total", item.amount)) for item in items if item.amount is not None]
+    matched = 0
+    for description, amount in expected:
+        for index, (got_description, got_amount) in enumerate(unused):
+            if got_amount == amount and description_match(got_description, description):
+                matched += 1
+                del unused[index]
+                break
+    return matched
+
+
+@dataclass(frozen=True)
+class LineItemVerdict:
+    predicted: int
+    expected: int
+    matched: int
+
+
+def judge_line_items(fields: InvoiceFields, labels: dict[str, Any]) -> LineItemVerdict | None:
+    expected = labelled_line_items(labels)
+    if expected is None:
+        return None
+    predicted = [item for item in fields.line_items if item.amount is not None]
+    return LineItemVerdict(len(predicted), len(expected), match_line_items(predicted, expected))
 
 
 @dataclass
@@ -153,6 +237,7 @@ class DocumentOutcome:
     seconds: float
     verdicts: list[Verdict]
     error: str | None = None
+    line_items: LineItemVerdict | None = None
 
 
 @dataclass
@@ -177,7 +262,53 @@ class Report:
                 "accuracy_confident": _ratio(sum(v.correct for v in confident), len(confident)),
                 "token_f1": round(statistics.fmean(v.f1 for v in verdicts), 4) if name in TEXT_FIELDS else None,
             }
+            if name == "invoice_date":
+                summary[name]["swapped_day_month"] = sum(v.swapped for v in verdicts)
         return summary
+
+    def reliability(self, bins: int = 10) -> dict[str, dict[str, Any]]:
+        """Per field, over the values returned: confidence bins (count, mean confidence, accuracy) and the
+        expected calibration error (the count-weighted gap between confidence and accuracy)."""
+        by_field: dict[str, list[Verdict]] = {}
+        for outcome in self.outcomes:
+            for verdict in outcome.verdicts:
+                if verdict.confidence is not None:
+                    by_field.setdefault(verdict.field, []).append(verdict)
+        table: dict[str, dict[str, Any]] = {}
+        for name in LABEL_TO_FIELD.values():
+            verdicts = by_field.get(name)
+            if not verdicts:
+                continue
+            rows, gap = [], 0.0
+            for index in range(bins):
+                low, high = index / bins, (index + 1) / bins
+                members = [
+                    v for v in verdicts
+                    if low <= v.confidence < high or (index == bins - 1 and v.confidence == 1.0)  # type: ignore[operator]
+                ]
+                if not members:
+                    continue
+                confidence = statistics.fmean(v.confidence for v in members)  # type: ignore[misc]
+                accuracy = sum(v.correct for v in members) / len(members)
+                gap += len(members) * abs(confidence - accuracy)
+                rows.append({"bin": f"{low:.1f}-{high:.1f}", "count": len(members),
+                             "confidence": round(confidence, 4), "accuracy": round(accuracy, 4)})
+            table[name] = {"bins": rows, "ece": round(gap / len(verdicts), 4), "returned": len(verdicts)}
+        return table
+
+    def line_item_summary(self) -> dict[str, Any] | None:
+        """Micro F1 over matched rows of the documents that label line items."""
+        verdicts = [o.line_items for o in self.outcomes if o.line_items is not None]
+        if not verdicts:
+            return None
+        predicted = sum(v.predicted for v in verdicts)
+        expected = sum(v.expected for v in verdicts)
+        matched = sum(v.matched for v in verdicts)
+        precision = matched / predicted if predicted else 0.0
+        recall = matched / expected if expected else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if matched else 0.0
+        return {"documents": len(verdicts), "labelled_rows": expected, "predicted_rows": predicted,
+                "matched_rows": matched, "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
     def confident_counts(self) -> tuple[int, int]:
         """(right, returned) over every field's values with confidence >= 0.8: the calibration figure."""
@@ -202,6 +333,8 @@ class Report:
             "pages": sum(o.pages for o in self.outcomes),
             "fields": fields,
             "seconds_per_page": self.seconds_per_page(),
+            "calibration": self.reliability(),
+            "line_items": self.line_item_summary(),
         }
 
 
@@ -290,7 +423,9 @@ def evaluate(
     for document, (fields, pages, seconds, error) in zip(
         documents, _run(documents, options, workers, text_cache), strict=True
     ):
-        outcome = DocumentOutcome(document.path.name, pages, seconds, judge(fields, document.fields), error)
+        outcome = DocumentOutcome(
+            document.path.name, pages, seconds, judge(fields, document.fields), error, judge_line_items(fields, document.fields)
+        )
         report.outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
@@ -309,3 +444,39 @@ def _run(
         for future in futures:
             fields, pages, seconds, error = future.result()
             yield InvoiceFields.model_validate_json(fields), pages, seconds, error
+
+
+def evaluate_cross_validated(
+    directory: Path, text_cache: Path, folds: int, *, cache_root: Path | None = None, datasets: Path | None = None,
+    limit: int | None = None,
+) -> Report:
+    """Out-of-fold figures of the trained choice on one labelled set: each document is judged by a model
+    trained without its fold (grouped by vendor), on the rest of this set and on the other dev sets'
+    cached readings (`<cache_root>/<engine>/<dataset>/`; by default the cache layout `text_cache` sits in).
+    Documents without a cached reading are reported as errors."""
+    from extraction.choice import choose
+    from extraction.choice.training import cross_validated_models, read_labelled, training_corpus
+
+    cache_root = cache_root or text_cache.parent.parent
+    datasets = datasets or directory.parent
+    target = read_labelled(directory, text_cache)
+    wanted = load_labels(directory, limit=limit)
+    others = training_corpus(datasets, cache_root, skip=[text_cache])
+    models = cross_validated_models(target, others, folds)
+    by_file = {item.file: (index, item) for index, item in enumerate(target)}
+    report = Report()
+    for document in wanted:
+        found = by_file.get(document.path.name)
+        if found is None:
+            report.outcomes.append(DocumentOutcome(document.path.name, 0, 0.0, judge(InvoiceFields(), document.fields),
+                                                   "no cached reading", judge_line_items(InvoiceFields(), document.fields)))
+            continue
+        index, item = found
+        started = time.perf_counter()
+        fields = choose(item.reading, models[index])
+        pages = len({cell.page for cell in item.reading.layout.cells}) or 1
+        report.outcomes.append(DocumentOutcome(
+            document.path.name, pages, time.perf_counter() - started, judge(fields, document.fields), None,
+            judge_line_items(fields, document.fields),
+        ))
+    return report

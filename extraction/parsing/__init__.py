@@ -9,6 +9,7 @@ evidence; `names` knows what a line says about names.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 
 from extraction.models import DocumentText, FieldValue, InvoiceFields, Source, mean_word_confidence
@@ -21,7 +22,7 @@ from extraction.parsing.issue_dates import IssueDates, choose_dates
 from extraction.parsing.layout import Cell, Layout, build_layout
 from extraction.parsing.labels import document_type, find_labels
 from extraction.parsing.line_items import find_line_items
-from extraction.parsing.pairing import label_cells
+from extraction.parsing.pairing import LabelledCell, label_cells
 from extraction.parsing.taxids import choose_vendor_tax_id
 from extraction.parsing.totals import choose_totals
 from extraction.parsing.vendor import choose_vendor
@@ -74,11 +75,33 @@ def _usual_term(dates: IssueDates) -> bool:
     return 7 <= (dates.due_date.value - dates.invoice_date.value).days <= 120
 
 
+@dataclass
+class RuleReading:
+    """What the rules found: their choice of each field, and the evidence the learned choice reuses."""
+
+    fields: InvoiceFields
+    layout: Layout
+    labelled: list[LabelledCell]
+    day_first: bool | None  # the order the chosen dates were read in (None: default, day first)
+    source: Source
+
+
 def parse_fields(doc: DocumentText) -> InvoiceFields:
-    """Read every invoice field from the document's words and their positions."""
+    """Read every invoice field from the document's words and their positions: the rules find and
+    describe candidates, the trained choice (`extraction.choice`) picks among them and calibrates."""
+    reading = read_with_rules(doc)
+    if reading is None:
+        return InvoiceFields()
+    from extraction.choice import choose  # the choice builds on this package
+
+    return choose(reading)
+
+
+def read_with_rules(doc: DocumentText) -> RuleReading | None:
+    """The rules' reading of the document; None when it has no text."""
     layout = build_layout(doc)
     if not layout.rows:
-        return InvoiceFields()
+        return None
     source = _source(doc)
     texts = [row.text for row in layout.rows]
     # Day or month first is settled by the document's unambiguous dates; otherwise dates read day
@@ -97,10 +120,10 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
     if day_first is None and dates.due_date is not None:  # every date reads both ways: a payment term can tell
         month_first = choose_dates(layout, labelled, source, day_first=False)
         if _usual_term(month_first) and not _usual_term(dates):
-            dates = month_first
+            dates, day_first = month_first, False
     vendor = choose_vendor(layout, labelled, excluded, source)
     vendor_name, name_cell = vendor if vendor is not None else (None, None)
-    return InvoiceFields(
+    fields = InvoiceFields(
         invoice_number=choose_invoice_number(layout, labelled, source),
         invoice_date=dates.invoice_date,
         due_date=dates.due_date,
@@ -115,6 +138,7 @@ def parse_fields(doc: DocumentText) -> InvoiceFields:
         document_type=_document_type(layout, source),
         line_items=items,
     )
+    return RuleReading(fields, layout, labelled, day_first, source)
 
 
 def needs_second_opinion(fields: InvoiceFields, doc: DocumentText) -> bool:
@@ -144,4 +168,4 @@ def _announces_total(doc: DocumentText) -> bool:
     )
 
 
-__all__ = ["needs_second_opinion", "parse_fields"]
+__all__ = ["RuleReading", "needs_second_opinion", "parse_fields", "read_with_rules"]

@@ -38,6 +38,19 @@ def _follows_label(found: Found) -> bool:
 
 
 def choose_invoice_number(layout: Layout, labelled: list[LabelledCell], source: Source) -> FieldValue[str] | None:
+    candidates = number_candidates(layout, labelled)
+    if not candidates:
+        return None
+    ranked = sorted(candidates.items(), key=lambda item: item[1].strength, reverse=True)
+    value, best = ranked[0]
+    confidence = 0.4 + 0.55 * best.strength
+    if len(ranked) > 1 and ranked[1][1].strength > 0.7 * best.strength:
+        confidence -= 0.25  # two labelled ids compete
+    return max(best.found, key=lambda f: f.link).field_value(value, confidence, source)
+
+
+def number_candidates(layout: Layout, labelled: list[LabelledCell]) -> dict[str, Evidence]:
+    """Every id an invoice-number label points at, with its cues."""
     candidates: dict[str, Evidence] = {}
     for item in labelled:
         for label in item.labels:
@@ -53,11 +66,4 @@ def choose_invoice_number(layout: Layout, labelled: list[LabelledCell], source: 
                 score = label.strength * found.link * (0.8 if skipped_rows else 1.0)
                 candidates.setdefault(found.value, Evidence(found.value)).add(score, found)
                 break
-    if not candidates:
-        return None
-    ranked = sorted(candidates.items(), key=lambda item: item[1].strength, reverse=True)
-    value, best = ranked[0]
-    confidence = 0.4 + 0.55 * best.strength
-    if len(ranked) > 1 and ranked[1][1].strength > 0.7 * best.strength:
-        confidence -= 0.25  # two labelled ids compete
-    return max(best.found, key=lambda f: f.link).field_value(value, confidence, source)
+    return candidates

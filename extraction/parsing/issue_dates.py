@@ -49,6 +49,19 @@ def _field(evidence: Evidence, confidence: float, source: Source) -> FieldValue[
 def choose_dates(
     layout: Layout, labelled: list[LabelledCell], source: Source, *, day_first: bool | None
 ) -> IssueDates:
+    claims = date_claims(layout, labelled, day_first=day_first)
+    unclaimed = _unclaimed_dates(layout, claims, _extractor(day_first))
+    invoice = _choose_invoice_date(claims, unclaimed, source)
+    due_claims = claims.get("due_date", {})
+    due = None
+    if due_claims:
+        best = max(due_claims.values(), key=lambda e: e.strength)
+        due = _field(best, 0.5 + 0.45 * best.strength, source)
+    return IssueDates(invoice_date=invoice, due_date=due)
+
+
+def date_claims(layout: Layout, labelled: list[LabelledCell], *, day_first: bool | None) -> dict[str, dict[date, Evidence]]:
+    """Per role (invoice_date, due_date, other_date): the dates a label of that role points at, with its cues."""
     extract, after_label = _extractor(day_first), _extractor(day_first, compact=True)
     claims: dict[str, dict[date, Evidence]] = defaultdict(dict)
     for item in labelled:
@@ -71,15 +84,7 @@ def choose_dates(
                 continue
             role = "invoice_date" if label.field == "invoice_number" else label.field
             claims[role].setdefault(found.value.value, Evidence(found.value.value)).add(weight, found)
-
-    unclaimed = _unclaimed_dates(layout, claims, extract)
-    invoice = _choose_invoice_date(claims, unclaimed, source)
-    due_claims = claims.get("due_date", {})
-    due = None
-    if due_claims:
-        best = max(due_claims.values(), key=lambda e: e.strength)
-        due = _field(best, 0.5 + 0.45 * best.strength, source)
-    return IssueDates(invoice_date=invoice, due_date=due)
+    return claims
 
 
 def _unclaimed_dates(layout: Layout, claims: dict[str, dict[date, Evidence]], extract: Extractor) -> list[Found]:

@@ -208,12 +208,18 @@ def _confidence(candidate: Evidence, closed: bool, runner_up_gap: float) -> floa
     return base
 
 
-def choose_totals(
-    layout: Layout, labelled: list[LabelledCell], source: Source, *, line_sum: Decimal | None = None
-) -> Totals:
+def amount_evidence(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Decimal, Evidence]]:
+    """Per role (total, subtotal, tax, payment): every amount a label of that role points at, with its cues."""
     candidates = _collect(layout, labelled)
     _restore_lost_signs(candidates)
     _add_derived_totals(candidates)
+    return candidates
+
+
+def choose_totals(
+    layout: Layout, labelled: list[LabelledCell], source: Source, *, line_sum: Decimal | None = None
+) -> Totals:
+    candidates = amount_evidence(layout, labelled)
     scored = _score_totals(candidates, line_sum)
     total_field = subtotal_field = tax_field = None
     if scored:

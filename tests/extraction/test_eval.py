@@ -62,7 +62,8 @@ def test_eval_prints_the_table_and_writes_the_json_contract(labelled_set: Path, 
     assert run.returncode == 0, run.stdout + run.stderr
     assert "invoice_number" in run.stdout and "seconds per page" in run.stdout
     figures = json.loads(out.read_text())
-    assert set(figures) == {"documents", "pages", "fields", "seconds_per_page"}
+    assert set(figures) == {"documents", "pages", "fields", "seconds_per_page", "calibration", "line_items"}
+    assert figures["calibration"]["total"]["ece"] >= 0 and figures["line_items"] is None  # this set labels no items
     assert (figures["documents"], figures["pages"]) == (2, 2)
     assert set(figures["seconds_per_page"]) == {"p50", "p95"}
     assert 0 < figures["seconds_per_page"]["p50"] <= figures["seconds_per_page"]["p95"]

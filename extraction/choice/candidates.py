@@ -1,0 +1,330 @@
+"""Candidates and their features: what the rules found, described so that a trained model can choose.
+
+For each field the rules' evidence (which labels point at a value, how strongly, where it sits, what
+arithmetic it closes) becomes numbers. The rules' own pick is one feature among the others, so the
+model learns when to trust it and when another candidate is the better bet.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import combinations, product
+from typing import Any
+
+from extraction.models import FieldValue
+from extraction.parsing import RuleReading
+from extraction.parsing.amounts import find_amounts
+from extraction.parsing.dates import find_dates
+from extraction.parsing.invoice_number import number_candidates
+from extraction.parsing.issue_dates import date_claims
+from extraction.parsing.layout import Cell, Layout
+from extraction.parsing.names import has_legal_form
+from extraction.parsing.pairing import Evidence
+from extraction.parsing.totals import amount_evidence
+
+MONEY_FIELDS = ("total", "subtotal", "tax")
+DATE_FIELDS = ("invoice_date", "due_date")
+_ROUNDING_STEP = Decimal("0.05")
+_TIME = re.compile(r"\d{1,2}:\d{2}")
+
+
+@dataclass
+class Place:
+    """One printed occurrence of a candidate value."""
+
+    cell: Cell
+    start: int
+    end: int
+
+
+@dataclass
+class Candidate:
+    value: Any
+    features: dict[str, float]
+    places: list[Place] = field(default_factory=list)
+    located: FieldValue | None = None  # where the rules located it, when they did
+
+    def field_value(self, confidence: float, reading: RuleReading) -> FieldValue:
+        confidence = round(max(0.0, min(1.0, confidence)), 3)
+        if self.located is not None:
+            return self.located.model_copy(update={"value": self.value, "confidence": confidence})
+        place = self.places[-1] if self.places else None
+        if place is None:
+            return FieldValue(value=self.value, confidence=confidence, source=reading.source)
+        return FieldValue(
+            value=self.value,
+            confidence=confidence,
+            source=reading.source,
+            page=place.cell.page,
+            bbox=place.cell.span_bbox(place.start, place.end),
+        )
+
+
+# --- shared descriptions of where a value sits ------------------------------------------------------
+
+
+def _document_y(layout: Layout, cell: Cell) -> float:
+    """Position in the whole document in [0, 1]: pages in order, top to bottom."""
+    pages = max(1, len(layout.page_sizes))
+    return min(1.0, (cell.page - 1 + layout.relative_y(cell)) / pages)
+
+
+def _place_features(layout: Layout, places: list[Place], median_height: float) -> dict[str, float]:
+    if not places:
+        return {"first_y": 0.5, "last_y": 0.5, "x_right": 0.5, "height": 1.0, "occurrences": 0.0, "ocr": 0.5}
+    ys = [_document_y(layout, p.cell) for p in places]
+    widths = [layout.page_sizes.get(p.cell.page, (1.0, 1.0))[0] or 1.0 for p in places]
+    return {
+        "first_y": min(ys),
+        "last_y": max(ys),
+        "x_right": max(p.cell.span_bbox(p.start, p.end)[2] / w for p, w in zip(places, widths, strict=True)),
+        "height": min(3.0, max(p.cell.height for p in places) / median_height),
+        "occurrences": min(4, len(places)) / 4,
+        "ocr": statistics.fmean(p.cell.span_confidence(p.start, p.end) for p in places),
+    }
+
+
+def _median_height(layout: Layout) -> float:
+    heights = [cell.height for cell in layout.cells if cell.height > 0]
+    return statistics.median(heights) if heights else 1.0
+
+
+def _strength(pool: dict[Any, Evidence], value: Any) -> float:
+    evidence = pool.get(value)
+    return evidence.strength if evidence is not None else 0.0
+
+
+def _cues(pool: dict[Any, Evidence], value: Any) -> float:
+    evidence = pool.get(value)
+    return min(3, len(evidence.scores)) / 3 if evidence is not None else 0.0
+
+
+def _rule(reading: RuleReading, name: str, value: Any) -> tuple[float, float]:
+    """(the rules picked this value, their confidence in it)."""
+    picked = getattr(reading.fields, name)
+    if picked is None or picked.value != value:
+        return 0.0, 0.0
+    return 1.0, picked.confidence
+
+
+# --- money: total, subtotal, tax -----------------------------------------------------------------
+
+
+def money_candidates(reading: RuleReading) -> list[Candidate]:
+    """Every amount printed on the document (and every one the rules derived), described once; the
+    total, subtotal and tax models each score the same candidates."""
+    layout = reading.layout
+    evidence = amount_evidence(layout, reading.labelled)
+    places: dict[Decimal, list[Place]] = {}
+    markers: set[Decimal] = set()
+    for cell in layout.cells:
+        for amount in find_amounts(cell.text):
+            places.setdefault(amount.value, []).append(Place(cell, amount.start, amount.end))
+            if amount.currency:
+                markers.add(amount.value)
+    for pool in evidence.values():
+        for value in pool:
+            places.setdefault(value, [])
+    for name in MONEY_FIELDS:
+        picked = getattr(reading.fields, name)
+        if picked is not None:
+            places.setdefault(picked.value, [])
+    if not places:
+        return []
+    values = list(places)
+    positives = sorted({abs(v) for v in values if v}, reverse=True)
+    largest = positives[0] if positives else Decimal(1)
+    totals, subtotals, taxes, payments = (evidence[role] for role in ("total", "subtotal", "tax", "payment"))
+    pair_sums = {a + b for a, b in combinations(values[:60], 2) if a > 0 and b > 0}
+    sub_tax = {s + t for s, t in product({*subtotals, *totals}, taxes)}
+    cash_change = {a - b for a, b in product(payments, payments) if a > b > 0}
+    labelled_totals = {v for v, e in totals.items() if e.strength >= 0.5}
+    items = [item.amount for item in reading.fields.line_items if item.amount is not None]
+    line_sum = sum(items, Decimal(0)) if items else None
+    median_height = _median_height(layout)
+    pdf = 1.0 if reading.source == "pdf_text" else 0.0
+    candidates = []
+    for value in values:
+        magnitude = abs(value)
+        rank = positives.index(magnitude) if magnitude in positives else len(positives)
+        features: dict[str, float] = {
+            "log_value": math.log10(1 + float(magnitude)),
+            "negative": float(value < 0),
+            "whole": float(value == value.to_integral_value()),
+            "on_grid": float(value % _ROUNDING_STEP == 0),
+            "marker": float(value in markers),
+            "rank": rank / max(1, len(positives)),
+            "largest": float(rank == 0),
+            "share_of_largest": float(magnitude / largest) if largest else 0.0,
+            "sum_of_two": float(value in pair_sums),
+            "subtotal_plus_tax": float(value in sub_tax),
+            "cash_minus_change": float(value in cash_change),
+            "adds_to_total": float(any(value + t in labelled_totals for t in taxes if t != value)
+                                   or any(s + value in labelled_totals for s in subtotals if s != value)),
+            "line_sum": float(line_sum is not None and value == line_sum),
+            "amounts": math.log2(1 + len(values)) / 7,
+            "pdf_text": pdf,
+        }
+        for role, pool in (("total", totals), ("subtotal", subtotals), ("tax", taxes), ("payment", payments)):
+            features[f"label_{role}"] = _strength(pool, value)
+            features[f"cues_{role}"] = _cues(pool, value)
+        for name in MONEY_FIELDS:
+            features[f"rule_{name}"], features[f"rule_{name}_confidence"] = _rule(reading, name, value)
+        features.update(_place_features(layout, places[value], median_height))
+        candidates.append(Candidate(value, features, places[value]))
+    return candidates
+
+
+def _located(reading: RuleReading, name: str, candidate: Candidate) -> Candidate:
+    picked = getattr(reading.fields, name)
+    if picked is not None and picked.value == candidate.value:
+        candidate.located = picked
+    return candidate
+
+
+# --- dates: invoice date, due date ------------------------------------------------------------
+
+
+def date_candidates(reading: RuleReading) -> list[Candidate]:
+    layout = reading.layout
+    claims = date_claims(layout, reading.labelled, day_first=reading.day_first)
+    places: dict[date, list[Place]] = {}
+    ambiguous: set[date] = set()
+    times: set[date] = set()
+    for cell in layout.cells:
+        for match in find_dates(cell.text, day_first=reading.day_first):
+            places.setdefault(match.value, []).append(Place(cell, match.start, match.end))
+            if match.ambiguous:
+                ambiguous.add(match.value)
+            if _TIME.search(cell.text[match.end : match.end + 12]):
+                times.add(match.value)
+    for pool in claims.values():
+        for value, evidence in pool.items():
+            places.setdefault(value, []).extend(Place(f.cell, f.start, f.end) for f in evidence.found)
+    for name in DATE_FIELDS:
+        picked = getattr(reading.fields, name)
+        if picked is not None:
+            places.setdefault(picked.value, [])
+    if not places:
+        return []
+    ordered = sorted(places)
+    by_row = sorted(places, key=lambda v: min((p.cell.row for p in places[v]), default=10**6))
+    rule_invoice = reading.fields.invoice_date.value if reading.fields.invoice_date else None
+    median_height = _median_height(layout)
+    candidates = []
+    for value in places:
+        features: dict[str, float] = {
+            "earliest": float(value == ordered[0]),
+            "latest": float(value == ordered[-1]),
+            "first_printed": float(value == by_row[0]),
+            "order": by_row.index(value) / max(1, len(by_row) - 1) if len(by_row) > 1 else 0.0,
+            "dates": min(6, len(ordered)) / 6,
+            "only_date": float(len(ordered) == 1),
+            "ambiguous": float(value in ambiguous),
+            "with_time": float(value in times),
+            "plausible_year": float(2000 <= value.year <= 2035),
+            "after_rule_invoice_date": float(rule_invoice is not None and value > rule_invoice),
+            "term_days": min(120, max(0, (value - rule_invoice).days)) / 120 if rule_invoice else 0.0,
+            "pdf_text": 1.0 if reading.source == "pdf_text" else 0.0,
+        }
+        for role in ("invoice_date", "due_date", "other_date"):
+            pool = claims.get(role, {})
+            features[f"label_{role}"] = _strength(pool, value)
+            features[f"cues_{role}"] = _cues(pool, value)
+        for name in DATE_FIELDS:
+            features[f"rule_{name}"], features[f"rule_{name}_confidence"] = _rule(reading, name, value)
+        features.update(_place_features(layout, places[value], median_height))
+        candidates.append(Candidate(value, features, places[value]))
+    return candidates
+
+
+# --- invoice number --------------------------------------------------------------------------
+
+
+def number_candidates_of(reading: RuleReading) -> list[Candidate]:
+    layout = reading.layout
+    pool = number_candidates(layout, reading.labelled)
+    picked = reading.fields.invoice_number
+    if picked is not None and picked.value not in pool:
+        pool[picked.value] = Evidence(picked.value)
+    if not pool:
+        return []
+    ranked = sorted(pool, key=lambda v: pool[v].strength, reverse=True)
+    median_height = _median_height(layout)
+    candidates = []
+    for value, evidence in pool.items():
+        text = str(value)
+        places = [Place(f.cell, f.start, f.end) for f in evidence.found]
+        features: dict[str, float] = {
+            "label": evidence.strength,
+            "cues": min(3, len(evidence.scores)) / 3,
+            "rank": ranked.index(value) / max(1, len(ranked)),
+            "competitors": min(4, len(pool) - 1) / 4,
+            "length": min(20, len(text)) / 20,
+            "digits": sum(ch.isdigit() for ch in text) / max(1, len(text)),
+            "letters": sum(ch.isalpha() for ch in text) / max(1, len(text)),
+            "joiners": float(any(ch in "/-_." for ch in text)),
+            "below": float(any(f.where == "below" for f in evidence.found)),
+            "link": max((f.link for f in evidence.found), default=0.0),
+            "pdf_text": 1.0 if reading.source == "pdf_text" else 0.0,
+        }
+        features["rule_invoice_number"], features["rule_invoice_number_confidence"] = _rule(reading, "invoice_number", value)
+        features.update(_place_features(layout, places, median_height))
+        candidates.append(_located(reading, "invoice_number", Candidate(value, features, places)))
+    return candidates
+
+
+# --- vendor name: the rules' pick, described so that its confidence can be learned ---------------
+
+
+def vendor_candidates(reading: RuleReading) -> list[Candidate]:
+    picked = reading.fields.vendor_name
+    if picked is None:
+        return []
+    text = str(picked.value)
+    letters = [ch for ch in text if ch.isalpha()]
+    layout = reading.layout
+    height = layout.page_sizes.get(picked.page or 1, (1.0, 1.0))[1] or 1.0
+    features = {
+        "rule_confidence": picked.confidence,
+        "y": min(1.0, (picked.bbox[1] / height)) if picked.bbox else 0.5,
+        "tokens": min(8, len(text.split())) / 8,
+        "upper": sum(ch.isupper() for ch in letters) / max(1, len(letters)),
+        "digits": sum(ch.isdigit() for ch in text) / max(1, len(text)),
+        "legal_form": float(has_legal_form(text)),
+        "length": min(60, len(text)) / 60,
+        "pdf_text": 1.0 if reading.source == "pdf_text" else 0.0,
+        "rows": math.log2(1 + len(layout.rows)) / 8,
+    }
+    return [Candidate(picked.value, features, located=picked)]
+
+
+CandidateFinder = Callable[[RuleReading], list[Candidate]]
+
+# Which candidates each learned field chooses among (the money and date models share their lists).
+FINDERS: dict[str, CandidateFinder] = {
+    "total": money_candidates,
+    "subtotal": money_candidates,
+    "tax": money_candidates,
+    "invoice_date": date_candidates,
+    "due_date": date_candidates,
+    "invoice_number": number_candidates_of,
+    "vendor_name": vendor_candidates,
+}
+
+
+def all_candidates(reading: RuleReading) -> dict[str, list[Candidate]]:
+    """Candidates per learned field; lists shared by several fields are built once."""
+    built: dict[CandidateFinder, list[Candidate]] = {}
+    result = {}
+    for name, finder in FINDERS.items():
+        if finder not in built:
+            built[finder] = finder(reading)
+        result[name] = [_located(reading, name, Candidate(c.value, c.features, c.places, c.located)) for c in built[finder]]
+    return result

@@ -1,0 +1,89 @@
+"""The trained choice: per field, a logistic regression over candidate features and an isotonic map
+from its score to the probability that the chosen value is right (fitted on out-of-fold predictions).
+
+Stored as plain JSON numbers (`choice.json` beside this file), so a worker scores candidates with
+numpy alone, without importing scikit-learn or unpickling anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_PATH = Path(__file__).with_name("choice.json")
+
+
+@dataclass(frozen=True)
+class FieldModel:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    calibration_x: np.ndarray  # isotonic thresholds: raw score -> probability of being right
+    calibration_y: np.ndarray
+
+    def matrix(self, rows: list[dict[str, float]]) -> np.ndarray:
+        return np.array([[row.get(name, 0.0) for name in self.features] for row in rows], dtype=float)
+
+    def scores(self, rows: list[dict[str, float]]) -> np.ndarray:
+        """The raw score of each candidate (higher: more likely the field's value)."""
+        z = ((self.matrix(rows) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def calibrated(self, score: float) -> float:
+        """How often a value chosen with this raw score was right on documents the model had not seen."""
+        if len(self.calibration_x) == 0:
+            return float(score)
+        return float(np.interp(score, self.calibration_x, self.calibration_y))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": self.mean.round(8).tolist(),
+            "scale": self.scale.round(8).tolist(),
+            "coef": self.coef.round(8).tolist(),
+            "intercept": round(float(self.intercept), 8),
+            "calibration_x": self.calibration_x.round(6).tolist(),
+            "calibration_y": self.calibration_y.round(6).tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FieldModel:
+        return cls(
+            features=tuple(data["features"]),
+            mean=np.array(data["mean"], dtype=float),
+            scale=np.array(data["scale"], dtype=float),
+            coef=np.array(data["coef"], dtype=float),
+            intercept=float(data["intercept"]),
+            calibration_x=np.array(data["calibration_x"], dtype=float),
+            calibration_y=np.array(data["calibration_y"], dtype=float),
+        )
+
+
+@dataclass(frozen=True)
+class ChoiceModel:
+    fields: dict[str, FieldModel]
+    meta: dict[str, Any]
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        data = {"meta": self.meta, "fields": {name: model.to_json() for name, model in self.fields.items()}}
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        temporary.replace(path)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> ChoiceModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls({name: FieldModel.from_json(f) for name, f in data["fields"].items()}, data.get("meta", {}))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> ChoiceModel | None:
+    """The committed model; None when it has not been trained (the rules' choice then stands)."""
+    return ChoiceModel.load() if MODEL_PATH.is_file() else None

@@ -1,0 +1,235 @@
+"""Training the field choice on the labelled dev sets, and cross-validating it by vendor.
+
+Documents are read once (the OCR cache of `bench/ocr_cache.py`: `<cache>/<engine>/<dataset>/<file>.json`),
+the rules describe their candidates once, and everything after that is a few matrix operations, so
+`invoicer train` and `invoicer eval --cv` take seconds. Folds are grouped by the vendor's normalised
+name: the same shop or company never sits on both sides of a split. Training is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from extraction.choice import pick
+from extraction.choice.candidates import FINDERS, Candidate, all_candidates
+from extraction.choice.model import ChoiceModel, FieldModel
+from extraction.models import DocumentText
+from extraction.parsing import RuleReading, read_with_rules
+
+# Which cached readings of each dev set the model learns from: receipts as `extract()` reads them,
+# invoices both from their PDF text layer and read by OCR alone (the --ocr-only path).
+TRAINING_READINGS: dict[str, tuple[str, ...]] = {
+    "sroie": ("auto",),
+    "wildreceipt": ("auto",),
+    "invoice2data": ("pdf_text", "auto"),
+    "zugferd-corpus": ("pdf_text", "auto"),
+}
+LEARNED_FIELDS: tuple[str, ...] = tuple(FINDERS)
+_REGULARISATION = 0.5
+_CALIBRATION_FOLDS = 5
+
+
+@dataclass
+class LabelledReading:
+    """One cached reading of a labelled document, with its candidates already described."""
+
+    dataset: str
+    file: str
+    group: str
+    labels: dict[str, Any]
+    reading: RuleReading
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    engine: str = ""  # which cached reading: auto, pdf_text, ...
+
+
+def vendor_group(dataset: str, file: str, labels: dict[str, Any]) -> str:
+    """Documents of one vendor form one group: name without case, accents, spaces or punctuation."""
+    name = labels.get("vendor_name")
+    if not name:
+        return f"{dataset}/{file}"
+    folded = unicodedata.normalize("NFKD", str(name)).casefold()
+    return re.sub(r"[\W_]+", "", folded) or f"{dataset}/{file}"
+
+
+def is_right(field_name: str, value: Any, labels: dict[str, Any]) -> bool | None:
+    """Whether a candidate value is the labelled one; None when the document does not label the field.
+    A date labelled with a guessed day/month order counts in either order (the choice of the date is
+    what is learned here, not the guess)."""
+    from extraction.evaluation import normalise  # evaluation imports the pipeline; keep this import light
+
+    expected = labels.get(field_name)
+    if expected in (None, ""):
+        return None
+    if normalise(field_name, value) == normalise(field_name, expected):
+        return True
+    if field_name == "invoice_date" and labels.get("invoice_date_ambiguous") and isinstance(value, date):
+        return swapped(value) == normalise(field_name, expected)
+    return False
+
+
+def swapped(value: date) -> str | None:
+    """The same date with day and month exchanged, ISO; None when that is no date."""
+    try:
+        return date(value.year, value.day, value.month).isoformat()
+    except ValueError:
+        return None
+
+
+def read_labelled(directory: Path, cache: Path, dataset: str | None = None) -> list[LabelledReading]:
+    """The cached readings of a labelled set (documents without a cache entry are left out)."""
+    dataset = dataset or directory.name
+    found = []
+    for line in (directory / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        path = cache / f"{record['file']}.json"
+        if not path.is_file():
+            continue
+        reading = read_with_rules(DocumentText.model_validate_json(path.read_text(encoding="utf-8")))
+        if reading is None:
+            continue
+        labels = dict(record.get("fields") or {})
+        item = LabelledReading(
+            dataset, record["file"], vendor_group(dataset, record["file"], labels), labels, reading, engine=cache.parent.name
+        )
+        item.candidates = all_candidates(reading)
+        found.append(item)
+    return found
+
+
+def training_corpus(datasets: Path, cache_root: Path, *, skip: Iterable[Path] = ()) -> list[LabelledReading]:
+    """Every cached reading of the dev sets that `TRAINING_READINGS` names (but the caches in `skip`)."""
+    skipped = {path.resolve() for path in skip}
+    corpus = []
+    for dataset, engines in TRAINING_READINGS.items():
+        if not (datasets / dataset / "labels.jsonl").is_file():
+            continue
+        for engine in engines:
+            cache = cache_root / engine / dataset
+            if cache.resolve() not in skipped:
+                corpus += read_labelled(datasets / dataset, cache, dataset)
+    return corpus
+
+
+# --- fitting ---------------------------------------------------------------------------------
+
+
+def _rows(corpus: list[LabelledReading], field_name: str) -> tuple[list[dict[str, float]], np.ndarray, np.ndarray]:
+    """Candidate feature rows, their right/wrong labels, and the index of the document each belongs to."""
+    rows, right, owner = [], [], []
+    for index, item in enumerate(corpus):
+        for candidate in item.candidates.get(field_name, []):
+            verdict = is_right(field_name, candidate.value, item.labels)
+            if verdict is None:
+                break
+            rows.append(candidate.features)
+            right.append(verdict)
+            owner.append(index)
+    return rows, np.array(right, dtype=bool), np.array(owner, dtype=int)
+
+
+def _fit_scorer(rows: list[dict[str, float]], right: np.ndarray) -> FieldModel:
+    from sklearn.linear_model import LogisticRegression
+
+    names = tuple(sorted({name for row in rows for name in row}))
+    matrix = np.array([[row.get(name, 0.0) for name in names] for row in rows], dtype=float)
+    mean = matrix.mean(axis=0)
+    scale = matrix.std(axis=0)
+    scale[scale == 0] = 1.0
+    empty = np.array([], dtype=float)
+    if right.all() or not right.any():  # nothing to tell apart: a constant score
+        return FieldModel(names, mean, scale, np.zeros(len(names)), 0.0, empty, empty)
+    regression = LogisticRegression(C=_REGULARISATION, max_iter=5000)
+    regression.fit((matrix - mean) / scale, right)
+    return FieldModel(names, mean, scale, regression.coef_[0], float(regression.intercept_[0]), empty, empty)
+
+
+def _choices(model: FieldModel, corpus: list[LabelledReading], field_name: str) -> list[tuple[float, bool]]:
+    """(raw score of the chosen candidate, whether it is right) for each labelled document."""
+    chosen = []
+    for item in corpus:
+        if is_right(field_name, None, item.labels) is None:
+            continue
+        best = pick(model, item.candidates.get(field_name, []))
+        if best is None:
+            chosen.append((float("nan"), False))
+            continue
+        candidate, score = best
+        chosen.append((score, bool(is_right(field_name, candidate.value, item.labels))))
+    return chosen
+
+
+def folds(groups: list[str], k: int) -> list[np.ndarray]:
+    """k folds of document indices with no group in two folds (largest groups first, each to the
+    smallest fold so far: deterministic and balanced)."""
+    sizes: dict[str, list[int]] = {}
+    for index, group in enumerate(groups):
+        sizes.setdefault(group, []).append(index)
+    buckets: list[list[int]] = [[] for _ in range(k)]
+    for group in sorted(sizes, key=lambda g: (-len(sizes[g]), g)):
+        smallest = min(range(k), key=lambda b: (len(buckets[b]), b))
+        buckets[smallest] += sizes[group]
+    return [np.array(sorted(bucket), dtype=int) for bucket in buckets]
+
+
+def _isotonic(pairs: list[tuple[float, bool]]) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.isotonic import IsotonicRegression
+
+    known = [(s, r) for s, r in pairs if s == s]  # NaN: no candidate, nothing to calibrate
+    if len(known) < 5:
+        return np.array([], dtype=float), np.array([], dtype=float)
+    scores = np.array([s for s, _ in known])
+    right = np.array([r for _, r in known], dtype=float)
+    isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, right)
+    return np.asarray(isotonic.X_thresholds_, dtype=float), np.asarray(isotonic.y_thresholds_, dtype=float)
+
+
+def fit_field(corpus: list[LabelledReading], field_name: str) -> FieldModel | None:
+    """Scorer on all of `corpus`, calibrated on its out-of-fold choices (grouped by vendor)."""
+    rows, right, _ = _rows(corpus, field_name)
+    if not rows:
+        return None
+    scorer = _fit_scorer(rows, right)
+    out_of_fold: list[tuple[float, bool]] = []
+    for held_out in folds([item.group for item in corpus], _CALIBRATION_FOLDS):
+        held = set(held_out.tolist())
+        train = [item for index, item in enumerate(corpus) if index not in held]
+        test = [item for index, item in enumerate(corpus) if index in held]
+        train_rows, train_right, _ = _rows(train, field_name)
+        if not train_rows:
+            continue
+        out_of_fold += _choices(_fit_scorer(train_rows, train_right), test, field_name)
+    x, y = _isotonic(out_of_fold)
+    return FieldModel(scorer.features, scorer.mean, scorer.scale, scorer.coef, scorer.intercept, x, y)
+
+
+def train(corpus: list[LabelledReading], meta: dict[str, Any] | None = None) -> ChoiceModel:
+    fitted = {name: fit_field(corpus, name) for name in LEARNED_FIELDS}
+    return ChoiceModel({name: model for name, model in fitted.items() if model is not None}, meta or {})
+
+
+def cross_validated_models(
+    target: list[LabelledReading], others: list[LabelledReading], k: int
+) -> dict[int, ChoiceModel]:
+    """For each document of `target` (by index), a model trained without its fold: on the other
+    folds of `target` and on `others`, minus any document of a vendor in the held-out fold."""
+    models: dict[int, ChoiceModel] = {}
+    for held_out in folds([item.group for item in target], k):
+        held = set(held_out.tolist())
+        held_groups = {target[index].group for index in held}
+        train_set = [item for index, item in enumerate(target) if index not in held]
+        train_set += [item for item in others if item.group not in held_groups]
+        model = train(train_set)
+        for index in held:
+            models[index] = model
+    return models
