@@ -15,6 +15,8 @@ from beanie import Document, PydanticObjectId
 from pydantic import BaseModel, Field
 from pymongo import IndexModel
 
+from core.review import Review
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -77,6 +79,7 @@ class RefreshToken(Document):
         indexes = [
             IndexModel([("jti", pymongo.ASCENDING)], unique=True),
             IndexModel([("family", pymongo.ASCENDING)]),
+            IndexModel([("user_id", pymongo.ASCENDING)]),  # revoking a user's other sessions
             IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=0),
         ]
 
@@ -134,6 +137,7 @@ class InvoiceBase(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None
+    review: Review | None = Field(default=None, description="Set when the invoice is processed or failed")
 
 
 class Invoice(InvoiceBase, Document):
@@ -157,6 +161,12 @@ class Invoice(InvoiceBase, Document):
             IndexModel([("org_id", pymongo.ASCENDING), ("sha256", pymongo.ASCENDING)]),
             IndexModel([("org_id", pymongo.ASCENDING), ("search_terms", pymongo.ASCENDING)]),
             IndexModel([("org_id", pymongo.ASCENDING), ("updated_at", pymongo.ASCENDING)]),
+            # The review queue, for admins and for employees; the dashboard's per-day recount.
+            IndexModel([("org_id", pymongo.ASCENDING), ("review.state", pymongo.ASCENDING),
+                        ("created_at", pymongo.DESCENDING)]),
+            IndexModel([("owner_id", pymongo.ASCENDING), ("review.state", pymongo.ASCENDING),
+                        ("created_at", pymongo.DESCENDING)]),
+            IndexModel([("org_id", pymongo.ASCENDING), ("processed_at", pymongo.ASCENDING)]),
         ]
 
 
@@ -191,6 +201,50 @@ class WatcherHeartbeat(Document):
         indexes = [IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=0)]
 
 
+class FailureCount(BaseModel):
+    count: int = 0
+    message: str = ""  # the latest one seen for this code
+
+
+class StatsDay(Document):
+    """The admin dashboard's numbers for one organization and one UTC day. `core.stats` recounts a day from its
+    invoices whenever one of them changed, never increments it in place, so it cannot drift from them."""
+
+    org_id: PydanticObjectId
+    day: datetime  # 00:00 UTC
+    uploads: int = 0  # invoices created that day (that still exist)
+    processed: int = 0  # invoices that reached `processed` that day
+    failed: int = 0  # … and `failed`
+    needs_review: int = 0  # of the day's uploads, those waiting for a person now
+    processing_ms: dict[str, int] = Field(default_factory=dict)  # histogram: bucket (core.stats) -> count
+    queue_ms: dict[str, int] = Field(default_factory=dict)
+    failures: dict[str, FailureCount] = Field(default_factory=dict)  # error code ->
+    uploaders: dict[str, int] = Field(default_factory=dict)  # owner id -> uploads
+    amounts: dict[str, str] = Field(default_factory=dict)  # currency -> decimal string, totals of processed
+    computed_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "stats_days"
+        indexes = [IndexModel([("org_id", pymongo.ASCENDING), ("day", pymongo.ASCENDING)], unique=True)]
+
+
+class DirtyDay(BaseModel):
+    day: datetime
+    at: datetime  # when it was marked: marks are consumed only once they are older than the roll-up's margin
+
+
+class StatsRollup(Document):
+    """Where `core.stats` stopped for one organization (`_id` = org id), and days a delete or requeue touched
+    (a vanished invoice or a cleared `processed_at` leaves no newer `updated_at` to find)."""
+
+    id: PydanticObjectId  # type: ignore[assignment]
+    checked_until: datetime | None = None
+    dirty: list[DirtyDay] = Field(default_factory=list)
+
+    class Settings:
+        name = "stats_rollups"
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     Organization,
     User,
@@ -198,6 +252,8 @@ DOCUMENT_MODELS: list[type[Document]] = [
     Invoice,
     WatcherState,
     WatcherHeartbeat,
+    StatsDay,
+    StatsRollup,
 ]
 
 

@@ -16,6 +16,7 @@ from api.invoices.schemas import InvoiceCreate, InvoicePage, InvoicePatch, Invoi
 from core import storage
 from core.config import Settings
 from core.models import Invoice, InvoiceStatus, User
+from core.review import ReviewState
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
@@ -74,6 +75,7 @@ async def upload_multipart(file: UploadFile, user: CurrentUser, settings: Settin
 async def list_invoices(
     user: CurrentUser,
     status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
+    review: Annotated[ReviewState | None, Query(description="The review queue: `needs_review`")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Prefix search: vendor, invoice number, filename")] = None,
     date_from: Annotated[datetime | None, Query(description="Uploaded at or after (ISO 8601)")] = None,
     date_to: Annotated[datetime | None, Query(description="Uploaded before (ISO 8601)")] = None,
@@ -83,7 +85,8 @@ async def list_invoices(
 ) -> InvoicePage:
     try:
         items, next_cursor = await service.list_visible(
-            user, status=status_, q=q, date_from=date_from, date_to=date_to, sort=sort, limit=limit, cursor=cursor
+            user, status=status_, review=review, q=q, date_from=date_from, date_to=date_to, sort=sort, limit=limit,
+            cursor=cursor,
         )
     except service.BadCursor as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None

@@ -18,9 +18,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from api.invoices.files import CheckedFile
 from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, SortKey
-from core import storage, transitions
+from api.review.service import reviewed
+from core import stats, storage, transitions
 from core.bson_codec import from_bson, to_bson
-from core.models import Invoice, InvoiceBase, InvoiceStatus, Role, User, utcnow
+from core.models import FINAL_STATUSES, Invoice, InvoiceBase, InvoiceStatus, Role, User, utcnow
+from core.review import ReviewState
 from core.search import invoice_search_terms, tokens
 from extraction.models import FIELD_NAMES, ExtractionResult
 
@@ -73,6 +75,7 @@ async def requeue(invoice: Invoice) -> Invoice:
     if invoice.status not in transitions.REPROCESSABLE:
         return invoice  # queued already, or being processed: its result is on its way
     now = utcnow()
+    await stats.mark_dirty(invoice.org_id, invoice.processed_at)  # it leaves the day it was processed on
     write = transitions.requeue({"_id": invoice.id}, invoice.status, now)
     await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
     return await Invoice.get(invoice.id)  # type: ignore[return-value]
@@ -84,6 +87,7 @@ async def replace_file(
     sha256 = hashlib.sha256(data).hexdigest()
     file_id = await storage.put_file(database, data, filename or invoice.filename, checked.content_type, sha256)
     now = utcnow()
+    await stats.mark_dirty(invoice.org_id, invoice.processed_at)  # it leaves the day it was processed on
     write = transitions.replace_file(invoice.id, invoice.status, now, file={
         "file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
         "pages": checked.pages, "filename": filename or invoice.filename,
@@ -97,6 +101,7 @@ async def replace_file(
 
 
 async def delete(database: AsyncDatabase, invoice: Invoice) -> None:
+    await stats.mark_dirty(invoice.org_id, invoice.created_at, invoice.processed_at)
     await Invoice.get_pymongo_collection().delete_one({"_id": invoice.id})
     await storage.delete_file(database, invoice.file_id)
 
@@ -132,6 +137,11 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User) -> Invoi
         except ValidationError as exc:
             raise BadCorrection(f"{name}: {exc.errors()[0]['msg']}") from None
         sets[f"corrections.{name}"] = {"value": stored, "by": user.id, "at": now}
+    if invoice.status in FINAL_STATUSES:
+        # The review's reasons follow the corrections (a corrected field is no longer doubtful).
+        merged = {name: c.model_dump() for name, c in invoice.corrections.items() if f"corrections.{name}" not in unsets}
+        merged.update({key.split(".", 1)[1]: value for key, value in sets.items() if key.startswith("corrections.")})
+        sets["review"] = reviewed(invoice, merged)
     write = transitions.correct(
         invoice.id, now,
         corrections={key.split(".", 1)[1]: value for key, value in sets.items() if key.startswith("corrections.")},
@@ -161,6 +171,7 @@ async def list_visible(
     *,
     status: InvoiceStatus | None,
     q: str | None,
+    review: ReviewState | None = None,
     date_from: datetime | None,
     date_to: datetime | None,
     sort: SortKey,
@@ -170,6 +181,8 @@ async def list_visible(
     query: dict[str, Any] = scope(user)
     if status:
         query["status"] = status.value
+    if review:
+        query["review.state"] = review.value
     if q and (words := tokens(q)):
         # Every word of the query must be the start of one of the invoice's terms.
         query["search_terms"] = {"$all": [re.compile("^" + re.escape(word)) for word in words]}
