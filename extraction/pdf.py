@@ -17,7 +17,8 @@ import pypdfium2.raw as pdfium_c
 from lxml import etree
 
 from extraction.models import BBox, Page, Word
-from extraction.ocr.layout import Segment, build_lines, union_bbox
+from extraction.geometry import union_box
+from extraction.ocr.layout import Segment, build_lines
 
 RENDER_DPI = 300
 _POINTS_PER_INCH = 72
@@ -64,7 +65,7 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
 
     def end_word() -> None:
         if letters:
-            words.append(Word(text="".join(letters), bbox=union_bbox(boxes), confidence=1.0))
+            words.append(Word(text="".join(letters), bbox=union_box(boxes), confidence=1.0))
             letters.clear()
             boxes.clear()
 

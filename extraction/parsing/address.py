@@ -8,7 +8,8 @@ import re
 from extraction.models import FieldValue
 from extraction.parsing.dates import find_dates, fold
 from extraction.parsing.labels import find_labels
-from extraction.parsing.layout import Cell, Layout, union_box
+from extraction.geometry import union_box
+from extraction.parsing.layout import Cell, Layout
 from extraction.parsing.names import LEGAL_FORM, PHONE, REG_NO, SEPARATOR, TAX_WORDS, TITLE, WEB
 from extraction.parsing.taxids import has_tax_id
 

@@ -10,16 +10,14 @@ whose vertical extents overlap into rows. "Same line" then means "same row, to t
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from extraction.geometry import group_rows, overlap, union_box
 from extraction.models import BBox, DocumentText, FieldValue, Source, Word
 
 # A horizontal gap wider than this many word heights separates two cells (two columns of a row). The
 # taller of the two neighbours counts: OCR boxes of short words ("vom", "...") are lower than the font.
 _CELL_GAP_HEIGHTS = 1.2
-# Two cells share a row when their vertical overlap is at least this share of the lower one's height.
-_ROW_OVERLAP = 0.5
 
 
 @dataclass(eq=False)
@@ -115,7 +113,7 @@ class Layout:
         for row in self.rows[row_index + 1 : row_index + 1 + max_rows]:
             if row.page != page or row.bbox[1] - last_bottom > 3 * height:
                 break  # a wide vertical gap ends the column
-            column = [cell for cell in row.cells if _overlap(cell.bbox[0], cell.bbox[2], bbox[0], bbox[2]) > 0]
+            column = [cell for cell in row.cells if overlap(cell.bbox[0], cell.bbox[2], bbox[0], bbox[2]) > 0]
             found += column
             if column:
                 last_bottom = max(cell.bbox[3] for cell in column)
@@ -125,21 +123,6 @@ class Layout:
         """Vertical position on its page in [0, 1] (0 = top)."""
         height = self.page_sizes.get(cell.page, (1.0, 1.0))[1] or 1.0
         return min(1.0, max(0.0, cell.bbox[1] / height))
-
-
-def union_box(boxes: Iterable[BBox]) -> BBox:
-    """The smallest box around all the given boxes."""
-    boxes = list(boxes)
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
-def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
-    return min(a1, b1) - max(a0, b0)
 
 
 def _split_cells(page: int, words: list[Word]) -> list[Cell]:
@@ -164,21 +147,7 @@ def build_layout(doc: DocumentText) -> Layout:
     for page in doc.pages:
         cells = [cell for line in page.lines for cell in _split_cells(page.number, line.words)]
         cells.sort(key=lambda c: (c.bbox[1] + c.bbox[3]) / 2)
-        page_rows: list[tuple[float, float, list[Cell]]] = []
-        for cell in cells:
-            target = None
-            for band in reversed(page_rows[-3:]):  # only recent rows: the list is sorted by height
-                overlap = _overlap(band[0], band[1], cell.bbox[1], cell.bbox[3])
-                # A cell under another one is a new row even when a tall logo beside both spans them.
-                stacked = any(_overlap(other.bbox[0], other.bbox[2], cell.bbox[0], cell.bbox[2]) > 0 for other in band[2])
-                if overlap >= _ROW_OVERLAP * min(cell.height, band[1] - band[0]) and not stacked:
-                    target = band
-                    break
-            if target is None:
-                page_rows.append((cell.bbox[1], cell.bbox[3], [cell]))
-            else:
-                target[2].append(cell)
-        for _, _, members in page_rows:
+        for members in group_rows(cells, lambda cell: cell.bbox):
             row = Row(index=len(rows), page=page.number, cells=sorted(members, key=lambda c: c.bbox[0]))
             for cell in row.cells:
                 cell.row = row.index

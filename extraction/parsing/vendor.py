@@ -15,7 +15,8 @@ import statistics
 
 from extraction.models import FieldValue, Source
 from extraction.parsing.labels import find_labels
-from extraction.parsing.layout import Cell, Layout, union_box
+from extraction.geometry import union_box
+from extraction.parsing.layout import Cell, Layout
 from extraction.parsing.names import (
     LEGAL_FORM,
     NAME_KEYS,
