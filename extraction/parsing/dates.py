@@ -42,7 +42,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 3 August 2014, 02 Juillet 2015, 15. März 2019, 1 de enero de 2020, 03-Aug-2014, 19-apr-14
     ("day_month", re.compile(rf"(?<!\d){_DAY}[\s./-]*(?:de\s+)?{_MONTH}[\s.,/-]*(?:de\s+)?{_YEAR}")),
     # August 3, 2014; Jan 1 2022; Aug 03 '14
-    ("month_day", re.compile(rf"(?<![a-z]){_MONTH}\s*{_DAY}(?:\s?,\s*|\s+){_YEAR}")),
+    # US tills glue all three: JAN31'13, Nov12'16
+    ("month_day", re.compile(rf"(?<![a-z]){_MONTH}\s*{_DAY}(?:\s?,\s*|\s+|(?=')){_YEAR}")),
 )
 
 
@@ -114,9 +115,40 @@ def find_dates(text: str, *, day_first: bool | None = None, compact: bool = Fals
             value, ambiguous = _interpret(kind, match, day_first)
             if value is None:
                 continue
+            if kind == "numeric" and value.day <= 12 and value.day != value.month:
+                value, ambiguous = _by_weekday(folded, match, value, ambiguous)
             taken.append((match.start(), match.end()))
             found.append(DateMatch(value=value, start=match.start(), end=match.end(), ambiguous=ambiguous))
     return sorted(found, key=lambda d: d.start)
+
+
+_WEEKDAYS = (
+    ("monday", "mon", "montag", "lundi", "maandag", "lunes", "isnin"),
+    ("tuesday", "tue", "tues", "dienstag", "mardi", "dinsdag", "martes", "selasa"),
+    ("wednesday", "wed", "mittwoch", "mercredi", "woensdag", "miercoles", "rabu"),
+    ("thursday", "thu", "thur", "thurs", "donnerstag", "jeudi", "donderdag", "jueves", "khamis"),
+    ("friday", "fri", "freitag", "vendredi", "vrijdag", "viernes", "jumaat"),
+    ("saturday", "sat", "samstag", "samedi", "zaterdag", "sabado", "sabtu"),
+    ("sunday", "sun", "sonntag", "dimanche", "zondag", "domingo", "ahad"),
+)
+_WEEKDAY_BY_NAME = {name: number for number, names in enumerate(_WEEKDAYS) for name in names}
+_WEEKDAY_NEAR = re.compile(r"[\s,(]*(" + "|".join(sorted(_WEEKDAY_BY_NAME, key=len, reverse=True)) + r")\b")
+
+
+def _by_weekday(text: str, match: re.Match[str], value: date, ambiguous: bool) -> tuple[date, bool]:
+    """A weekday printed beside a numeric date settles its order ("09/06/2007 THU" is 6 September)."""
+    after = _WEEKDAY_NEAR.match(text, match.end())
+    before = re.search(r"\b(" + "|".join(_WEEKDAY_BY_NAME) + r")\b[\s,.]*$", text[max(0, match.start() - 12) : match.start()])
+    named = after.group(1) if after else before.group(1) if before else None
+    if named is None:
+        return value, ambiguous
+    weekday = _WEEKDAY_BY_NAME[named]
+    swapped = _make(value.year, value.day, value.month)
+    if value.weekday() == weekday:
+        return value, False
+    if swapped is not None and swapped.weekday() == weekday:
+        return swapped, False
+    return value, ambiguous
 
 
 def _interpret(kind: str, match: re.Match[str], day_first: bool | None) -> tuple[date | None, bool]:

@@ -167,3 +167,19 @@ def test_document_type_from_the_title() -> None:
 def test_compact_dates_only_where_asked() -> None:
     assert [d.value for d in find_dates("Date/Time 20180428/191204", compact=True)] == [date(2018, 4, 28)]
     assert find_dates("Order 20180428") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("JAN31'13 8:01PM", date(2013, 1, 31)),  # a US till glues month, day and year
+        ("Nov12'16 05:41PM", date(2016, 11, 12)),
+        ("DATE 09/06/2007 THU TIME 09:30", date(2007, 9, 6)),  # the weekday settles the order
+        ("Saturday 10-9-2016", date(2016, 9, 10)),
+        ("Mon 02/03/2026", date(2026, 3, 2)),
+    ],
+)
+def test_glued_month_names_and_weekdays(text: str, expected: date) -> None:
+    found = find_dates(text)
+    assert [match.value for match in found] == [expected]
+    assert not found[0].ambiguous
