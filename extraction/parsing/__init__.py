@@ -22,6 +22,7 @@ from extraction.parsing.issue_dates import IssueDates, choose_dates
 from extraction.parsing.layout import Cell, Layout, build_layout
 from extraction.parsing.labels import document_type, find_labels
 from extraction.parsing.line_items import find_line_items
+from extraction.parsing.locale import CURRENCY_OF_COUNTRY, MONTH_FIRST, country_hint, currency_of_vat_id
 from extraction.parsing.pairing import LabelledCell, label_cells
 from extraction.parsing.taxids import choose_vendor_tax_id
 from extraction.parsing.totals import choose_totals
@@ -56,6 +57,13 @@ def _currency(layout: Layout, source: Source) -> FieldValue[str] | None:
     confidence = 0.9 if count >= 2 and (not rest or count >= 2 * rest[0][1]) else 0.6
     cell = first_seen[code]
     return FieldValue(value=code, confidence=confidence, source=source, page=cell.page, bbox=cell.bbox)
+
+
+def _implied_currency(country: str | None, vat_id: FieldValue[str] | None, source: Source) -> FieldValue[str] | None:
+    """No currency printed: the one the VAT number's country or the address's country implies, held
+    with less confidence than a printed one."""
+    code = currency_of_vat_id(vat_id.value if vat_id else None) or CURRENCY_OF_COUNTRY.get(country or "")
+    return FieldValue(value=code, confidence=0.5, source=source) if code else None
 
 
 def _document_type(layout: Layout, source: Source) -> FieldValue[str] | None:
@@ -107,6 +115,9 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
     # Day or month first is settled by the document's unambiguous dates; otherwise dates read day
     # first (most of the world) and count as ambiguous. A "$" is no evidence: Malaysian receipts print it.
     day_first = infer_day_first(texts)
+    country = country_hint(texts)
+    if day_first is None and country in MONTH_FIRST:
+        day_first = False  # nothing on the page settles the order; the country's convention does
     labelled = label_cells(layout)
     excluded = customer_cells(layout, labelled)
 
@@ -123,15 +134,17 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
             dates, day_first = month_first, False
     vendor = choose_vendor(layout, labelled, excluded, source)
     vendor_name, name_cell = vendor if vendor is not None else (None, None)
+    vendor_tax_id = choose_vendor_tax_id(layout, excluded, source)
+    currency = _currency(layout, source) or _implied_currency(country, vendor_tax_id, source)
     fields = InvoiceFields(
         invoice_number=choose_invoice_number(layout, labelled, source),
         invoice_date=dates.invoice_date,
         due_date=dates.due_date,
         vendor_name=vendor_name,
         vendor_address=choose_vendor_address(layout, vendor_name, name_cell, excluded) if vendor_name and name_cell else None,
-        vendor_tax_id=choose_vendor_tax_id(layout, excluded, source),
+        vendor_tax_id=vendor_tax_id,
         customer_name=choose_customer_name(layout, labelled, source),
-        currency=_currency(layout, source),
+        currency=currency,
         subtotal=totals.subtotal,
         tax=totals.tax,
         total=totals.total,

@@ -1,0 +1,46 @@
+"""Where a document is from, when it says so only implicitly: a US state with its ZIP code, a Malaysian
+company form or state, the country prefix of a VAT number. Used where the document itself settles
+nothing else: the day/month order of ambiguous dates and an implied currency (with a lower confidence).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_US_STATES = (
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR "
+    "PA RI SC SD TN TX UT VT VA WA WV WI WY DC"
+).split()
+# "DALLAS, TX 75201", "Fullerton CA 92831-1234": a state code right before a ZIP code.
+_US_ADDRESS = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(_US_STATES)})[\s,.]{{0,2}}\d{{5}}(?:-\d{{4}})?(?!\d)")
+_MALAYSIA = re.compile(
+    r"\bmalaysia\b|\bs[d]n\.?\s?bhd\b|\bselangor\b|\bjohor\b|\bkuala lumpur\b|\bpulau pinang\b|\bpenang\b|\bperak\b"
+    r"|\bnegeri sembilan\b|\bmelaka\b|\bkedah\b|\bpahang\b|\bsabah\b|\bsarawak\b|\bputrajaya\b",
+    re.IGNORECASE,
+)
+# Countries whose convention is month first for numeric dates.
+MONTH_FIRST = frozenset({"US"})
+CURRENCY_OF_COUNTRY = {"US": "USD", "MY": "MYR", "GB": "GBP", "CH": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK", "PL": "PLN"}
+_EURO_VAT_PREFIXES = frozenset("AT BE CY DE EE EL ES FI FR HR IE IT LT LU LV MT NL PT SI SK".split())
+
+
+def country_hint(texts: Iterable[str]) -> str | None:
+    """The country a document's addresses point to ("US", "MY"), when exactly one does."""
+    found = set()
+    for text in texts:
+        if _US_ADDRESS.search(text):
+            found.add("US")
+        if _MALAYSIA.search(text):
+            found.add("MY")
+    return found.pop() if len(found) == 1 else None
+
+
+def currency_of_vat_id(vat_id: str | None) -> str | None:
+    """The currency a VAT number's country prefix implies (DE123... -> EUR, GB123... -> GBP)."""
+    if not vat_id or len(vat_id) < 4 or not vat_id[:2].isalpha():
+        return None
+    prefix = vat_id[:2].upper()
+    if prefix in _EURO_VAT_PREFIXES:
+        return "EUR"
+    return CURRENCY_OF_COUNTRY.get("GB" if prefix == "XI" else prefix)
