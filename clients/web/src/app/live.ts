@@ -22,12 +22,15 @@ export function useLiveInvoices(): void {
   const queryClient = useQueryClient();
   useEffect(() => {
     const refreshCounts = throttledInvalidate(queryClient, [["review"], ["admin", "stats"]]);
+    const refreshLists = throttledInvalidate(queryClient, [["invoices", "list"]], 300);
     let wasReconnecting = false;
     const offs = [
       realtime.on("invoice.status", (event) => {
         queryClient.setQueriesData<InvoiceListPage>({ queryKey: ["invoices", "list"] }, (page) =>
           page ? applyStatusToPage(page as never, event) : page,
         );
+        // A new upload (from another tab, the phone, a colleague) is not in any list yet: fetch the lists again.
+        if (event.previous_status === null && !event.replayed) refreshLists();
         if (FINAL.has(event.status) || event.previous_status !== null) {
           void queryClient.invalidateQueries({ queryKey: ["invoice", event.id] });
         }
