@@ -33,7 +33,7 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({
             "status": "ok",
             "database": "ok",
-            **({"realtime_stream": "open" if realtime.tailer.open.is_set() else "reconnecting"} if realtime else {}),
+            **({"realtime_stream": realtime.status()["change_stream"]} if realtime else {}),
             "watchers": [
                 {"id": w.id, "host": w.host, "pid": w.pid, "in_flight": w.in_flight, "processed": w.processed,
                  "failed": w.failed, "last_seen": w.last_seen.isoformat()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -17,9 +18,14 @@ from pymongo.errors import PyMongoError
 from rich.console import Console
 
 from core.config import Settings, get_settings
+from core.db import describe_database
 from core.embedded import EmbeddedServer, embedded_uri, start_embedded
+from core.logging import log_config
 
-console = Console()
+# soft_wrap: a line longer than the terminal (or than 80 columns, when the output is a file) stays one line.
+console = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+PR_SET_PDEATHSIG = 1
 
 
 def _embedded_answers(uri: str) -> bool:
@@ -31,16 +37,33 @@ def _embedded_answers(uri: str) -> bool:
         return False
 
 
-def ensure_database(settings: Settings) -> tuple[str, EmbeddedServer | None]:
-    """The URI to use, starting the embedded database when MONGODB_URI is unset and none is running."""
+def _start_embedded(settings: Settings) -> EmbeddedServer:
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return start_embedded(settings.data_dir / "db", settings.embedded_db_port, durable=True,
+                          log_file=settings.data_dir / "secantusd.log")
+
+
+def ensure_database(settings: Settings, *, create: bool = True) -> tuple[str, EmbeddedServer | None]:
+    """The URI to use, starting the embedded database when MONGODB_URI is unset and none is running.
+
+    With `create=False` a database that does not exist yet is not started: a command run with the wrong
+    DATA_DIR says so instead of quietly working on a new, empty database. Either way it says which one it uses.
+    """
     if settings.mongodb_uri:
+        stderr.print(f"Database: {describe_database(settings.mongodb_uri, settings.mongodb_db)}")
         return settings.mongodb_uri, None
     uri = embedded_uri(settings.embedded_db_port)
+    where = f"embedded, data in {settings.data_dir / 'db'}"
     if _embedded_answers(uri):
+        stderr.print(f"Database: {describe_database(uri, settings.mongodb_db)} (the running {where})")
         return uri, None
-    server = start_embedded(
-        settings.data_dir / "db", settings.embedded_db_port, durable=True, log_file=settings.data_dir / "secantusd.log"
-    )
+    if not create and not (settings.data_dir / "db").is_dir():
+        stderr.print(f"[red]No database in {settings.data_dir / 'db'} and none running on port "
+                     f"{settings.embedded_db_port}.[/] Start the stack with `invoicer up` (or `invoicer db`), "
+                     "or point DATA_DIR or MONGODB_URI at the database to use.")
+        raise typer.Exit(2)
+    server = _start_embedded(settings)
+    stderr.print(f"Database: {describe_database(uri, settings.mongodb_db)} (started: {where})")
     return uri, server
 
 
@@ -49,11 +72,12 @@ def db(
 ) -> None:
     """Run the embedded database (SecantusDB) in the foreground, data kept in DATA_DIR/db."""
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or settings.embedded_db_port
-    server = start_embedded(settings.data_dir / "db", port, durable=True, log_file=settings.data_dir / "secantusd.log")
+    if port:
+        settings = settings.model_copy(update={"embedded_db_port": port})
+    server = _start_embedded(settings)
     stop = _stop_on_signals()
-    console.print(f"Embedded database ready: [bold]MONGODB_URI={server.uri}[/]  (Ctrl-C stops it)")
+    console.print(f"Embedded database ready: MONGODB_URI={server.uri}  (data in {settings.data_dir / 'db'}; "
+                  "Ctrl-C stops it)")
     _wait_for_signal([server.process], stop)
     server.stop()
 
@@ -75,8 +99,10 @@ def serve(factory: str, host: str | None, port: int | None, workers: int = 1) ->
             host=host or settings.api_host,
             port=port or settings.api_port,
             workers=workers,
+            log_config=log_config(settings.log_level, settings.log_format),
             log_level=settings.log_level.lower(),
-            access_log=False,
+            access_log=False,  # the API writes its own access line (with user and request id)
+            server_header=False,
             # Open SSE streams never finish on their own; without a bound, SIGTERM would wait forever.
             timeout_graceful_shutdown=5,
         )
@@ -94,6 +120,19 @@ def api(
     serve("cli.asgi:create_asgi_app", host, port, workers)
 
 
+def _child(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """A process of the stack in a process group of its own: a terminal's Ctrl-C reaches only `up`, which
+    stops each child with one SIGTERM (one stop, with its grace period, not a second "hurry" signal). If `up`
+    itself is killed, the kernel sends the child SIGTERM (Linux), so no part outlives it."""
+    def die_with_parent() -> None:
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+
+    return subprocess.Popen(args, env=env, process_group=0, preexec_fn=die_with_parent)
+
+
 def up(
     host: Annotated[str | None, typer.Option(help="Interface for the API (default API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port for the API (default API_PORT).")] = None,
@@ -101,27 +140,28 @@ def up(
     """Start everything for a newcomer: embedded database, API (with Socket.IO) and watcher. Ctrl-C stops all."""
     stop = _stop_on_signals()  # first, so that Ctrl-C during start-up also stops everything cleanly
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     host = host or settings.api_host
     port = port or settings.api_port
     uri, server = ensure_database(settings)
     env = {**os.environ, "MONGODB_URI": uri, "JWT_SECRET": settings.resolved_jwt_secret()}
     invoicer = str(Path(sys.executable).with_name("invoicer"))
-    children = [
-        subprocess.Popen([invoicer, "api", "--host", host, "--port", str(port)], env=env),
-        subprocess.Popen([invoicer, "watcher"], env=env),
-    ]
+    children = [_child([invoicer, "api", "--host", host, "--port", str(port)], env),
+                _child([invoicer, "watcher"], env)]
     base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     if _wait_for_api(f"{base}/health", children[0], stop):
+        database = describe_database(uri, settings.mongodb_db)
+        data = f"data in {settings.data_dir}" if server or not settings.mongodb_uri else "external"
         console.print(
             f"\n[bold green]Invoicer is up.[/]\n"
             f"  API root:      {base}/api/v1\n"
-            f"  API docs:      [link]{base}/docs[/link]\n"
+            f"  API docs:      {base}/docs\n"
             f"  Socket.IO:     {base}/socket.io\n"
-            f"  Database:      {uri} (data in {settings.data_dir.resolve()})\n"
-            f"Create the first account with POST /api/v1/auth/register (or `invoicer user create`). Ctrl-C stops everything.\n"
+            f"  Database:      {database} ({data})\n"
+            f"  Logs:          this terminal (the database's own: {settings.data_dir / 'secantusd.log'})\n"
+            f"Create the first account with POST /api/v1/auth/register (or `invoicer user create`). "
+            f"Ctrl-C stops everything.\n"
         )
-    code = _wait_for_signal(children + ([server.process] if server else []), stop)
+    code = _supervise(children, server, settings, stop)
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -134,6 +174,28 @@ def up(
         server.stop()
     console.print("Invoicer stopped.")
     raise typer.Exit(code)
+
+
+def _supervise(
+    children: list[subprocess.Popen], server: EmbeddedServer | None, settings: Settings, stop: threading.Event
+) -> int:
+    """Until Ctrl-C / SIGTERM: a child that exits ends the stack (reported); an embedded database that dies
+    is started again on the same port and data (the API and watcher reconnect by themselves)."""
+    while not stop.is_set():
+        for child in children:
+            if child.poll() is not None:
+                console.print(f"[red]{' '.join(map(str, child.args[1:2]))} exited with code {child.returncode}[/]")
+                return 1
+        if server is not None and server.process.poll() is not None:
+            console.print(f"[yellow]The embedded database exited (code {server.process.returncode}); "
+                          "starting it again[/]")
+            try:
+                server.process = _start_embedded(settings).process
+            except RuntimeError as exc:
+                console.print(f"[red]The embedded database cannot start again: {exc}[/]")
+                return 1
+        stop.wait(0.2)
+    return 0
 
 
 def _stop_on_signals() -> threading.Event:

@@ -39,7 +39,7 @@ def create(
 
 async def _create(data: UserCreate, organization: str) -> None:
     settings = get_settings()
-    uri, server = ensure_database(settings)
+    uri, server = ensure_database(settings, create=False)
     client, _ = await connect(settings, uri)
     try:
         org = await Organization.find_one(Organization.name == organization)

@@ -11,7 +11,7 @@ from bson.errors import InvalidId
 from rich.console import Console
 
 from core.config import Settings, get_settings
-from core.db import connect
+from core.db import connect, describe_database
 from core.embedded import embedded_uri
 from core.logging import configure_logging
 from core import transitions
@@ -22,10 +22,13 @@ from watcher.service import Watcher
 console = Console()
 
 def _with_database(settings: Settings) -> Settings:
-    """Unset MONGODB_URI means the embedded database of `invoicer db` / `invoicer up` on this machine."""
-    if settings.mongodb_uri:
-        return settings
-    return settings.model_copy(update={"mongodb_uri": embedded_uri(settings.embedded_db_port)})
+    """Unset MONGODB_URI means the embedded database of `invoicer db` / `invoicer up` on this machine (waited
+    for, not started: it belongs to whoever runs it). Says which database the command uses."""
+    if not settings.mongodb_uri:
+        settings = settings.model_copy(update={"mongodb_uri": embedded_uri(settings.embedded_db_port)})
+    assert settings.mongodb_uri is not None
+    typer.echo(f"Database: {describe_database(settings.mongodb_uri, settings.mongodb_db)}", err=True)
+    return settings
 
 
 def watcher(

@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _anchor_data_dir(self) -> Settings:
         # `invoicer user create` run from another folder must find the same database, not start an empty one.
-        if not self.data_dir.is_absolute():
+        # In a checkout that is the project folder; an installed package has none (set DATA_DIR there).
+        if not self.data_dir.is_absolute() and (PROJECT_DIR / "pyproject.toml").is_file():
             self.data_dir = PROJECT_DIR / self.data_dir
         return self
 

@@ -54,6 +54,8 @@ def extract(
         result = ExtractionResult.failure(
             ErrorCode.ocr_failed, f"The text could not be read: {exc}", content_type=content_type
         )
+    except MemoryError:
+        raise  # the caller's memory limit (a watcher worker's WORKER_MEMORY_MB): its to report, not a fault here
     except Exception:
         log.exception("extraction failed unexpectedly")
         result = ExtractionResult.failure(

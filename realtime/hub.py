@@ -22,15 +22,26 @@ from pymongo.errors import PyMongoError
 
 from core.config import Settings
 from core.db import make_client
-from core.models import Invoice
+from core.changestream import ChangeFollower
+from core.models import Invoice, User
 from realtime.auth import Principal, Refused, Unavailable, authenticate
 from realtime.catchup import CatchUp, missed_events
-from realtime.events import ChangeTranslator, Event, Since, parse_since
+from realtime.events import ChangeTranslator, Event, Since, parse_since, user_room
 from realtime.stream import ChangeTailer
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRED = "session.expired"
+SESSION_ENDED = "session.ended"
+# The account changes that end a user's live connections: disabled (or enabled), role changed, replaced, deleted.
+ACCOUNT_PIPELINE: list[dict[str, Any]] = [
+    {"$match": {"$or": [
+        {"operationType": {"$in": ["delete", "replace"]}},
+        {"operationType": "update", "updateDescription.updatedFields.disabled": {"$exists": True}},
+        {"operationType": "update", "updateDescription.updatedFields.role": {"$exists": True}},
+    ]}},
+    {"$project": {"operationType": 1, "documentKey": 1}},
+]
 CATCHUP_COMPLETE = "catchup.complete"
 
 
@@ -41,6 +52,7 @@ class Subscription:
         self.principal = principal
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue(capacity)
         self.overflowed = False
+        self.final: tuple[str, dict[str, Any]] | None = None  # the last event before an ordered end
 
     def offer(self, event: Event) -> None:
         if self.overflowed:
@@ -53,17 +65,28 @@ class Subscription:
                 self._queue.get_nowait()
             self._queue.put_nowait(None)  # wakes the stream, which ends with an `overflow` event
 
+    def end(self, name: str, payload: dict[str, Any]) -> None:
+        """Close the stream after one last event (`name`, `payload`), whatever is still queued."""
+        self.overflowed = True  # nothing more is queued
+        self.final = (name, payload)
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
     async def next(self, timeout: float) -> Event | None:
-        """The next event; None when the subscription overflowed. TimeoutError after `timeout` seconds."""
+        """The next event; None when the stream must end (`final` says how, else it overflowed).
+        TimeoutError after `timeout` seconds."""
         return await asyncio.wait_for(self._queue.get(), timeout)
 
 
 class Hub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        any_origin = "*" in settings.cors_origins
         self.sio = socketio.AsyncServer(
-            async_mode="asgi", cors_allowed_origins=settings.cors_origins or None, logger=False,
-            engineio_logger=False,
+            async_mode="asgi", cors_allowed_origins="*" if any_origin else settings.cors_origins or None,
+            # `*` with credentials would let any site act with a visitor's cookies: `*` goes without them.
+            cors_credentials=not any_origin, logger=False, engineio_logger=False,
         )
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
@@ -73,12 +96,22 @@ class Hub:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._database: AsyncDatabase | None = None
         self.tailer: ChangeTailer | None = None
+        self._account_changes: ChangeFollower | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
+    def status(self) -> dict[str, Any]:
+        """What a health check may show: whether events flow, and how many live connections this process holds."""
+        open_ = self.tailer is not None and self.tailer.open.is_set()
+        return {
+            "change_stream": "open" if open_ else "reconnecting",
+            "socketio_connections": len(self._expiry_timers),
+            "sse_connections": len({s for members in self._subscriptions.values() for s in members}),
+        }
+
     @asynccontextmanager
-    async def running(self, app: object = None) -> AsyncIterator[None]:
-        """Open the database client and the change stream for the life of the web server."""
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Open the database client and the change streams for the life of the web server."""
         if not self.settings.mongodb_uri:
             raise RuntimeError("MONGODB_URI is not set; the realtime server needs the database")
         # A connect waits on the user lookup: during an outage, refuse in seconds rather than the driver's 30.
@@ -86,6 +119,11 @@ class Hub:
         self._database = client[self.settings.mongodb_db]
         self.tailer = ChangeTailer(self._database[Invoice.Settings.name], self._on_change)
         tailing = asyncio.create_task(self.tailer.run(), name="realtime-change-stream")
+        self._account_changes = ChangeFollower(
+            "realtime accounts", self._database[User.Settings.name], ACCOUNT_PIPELINE, self._on_account_change,
+            max_backoff_seconds=5.0,
+        )
+        accounts = asyncio.create_task(self._account_changes.run(), name="realtime-account-changes")
         try:
             # Serve only once the stream is open, so nothing written after start-up is missed;
             # a database that is down must not keep the API from starting, though.
@@ -96,9 +134,10 @@ class Hub:
             yield
         finally:
             tailing.cancel()
+            accounts.cancel()
             for timer in self._expiry_timers.values():
                 timer.cancel()
-            await asyncio.gather(tailing, *self._tasks, return_exceptions=True)
+            await asyncio.gather(tailing, accounts, *self._tasks, return_exceptions=True)
             await self.sio.shutdown()
             await client.close()
 
@@ -119,6 +158,19 @@ class Hub:
         await self.sio.emit(event.name, event.payload, to=rooms)
         for subscription in {s for room in rooms for s in self._subscriptions.get(room, ())}:
             subscription.offer(event)
+
+    async def _on_account_change(self, change: Mapping[str, Any]) -> None:
+        """A user was disabled, deleted or given another role: their live connections end now (they were let in
+        as who they were). They may reconnect, and are let in as who they are now, or not at all."""
+        user_id = str((change.get("documentKey") or {}).get("_id"))
+        message = {"message": "your account was changed (disabled, or given another role); reconnect"}
+        room = user_room(user_id)
+        for sid in [sid for sid, _ in self.sio.manager.get_participants("/", room)]:
+            await self.sio.emit(SESSION_ENDED, message, to=sid)
+            await self.sio.disconnect(sid)
+        for subscription in list(self._subscriptions.get(room, ())):
+            subscription.end(SESSION_ENDED, message)
+        log.info("user %s: account changed; their live connections were closed", user_id)
 
     def subscribe(self, principal: Principal) -> Subscription:
         subscription = Subscription(principal)

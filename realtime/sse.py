@@ -31,8 +31,8 @@ def _bearer(authorization: str | None) -> str:
 
 
 def events_router(hub: Hub) -> APIRouter:
-    """The SSE route; its lifespan runs the hub (change stream, database client) with the app's."""
-    router = APIRouter(lifespan=hub.running)
+    """The SSE route, served by `hub` (which the app runs in its lifespan: `realtime.server.mount`)."""
+    router = APIRouter()
 
     @router.get(
         "/api/v1/events",
@@ -97,7 +97,10 @@ async def _stream(hub: Hub, principal: Principal, since: Since | None) -> AsyncI
                 yield ": keep-alive\n\n"
                 continue
             if event is None:
-                yield frame("overflow", {"message": "too far behind; reconnect with Last-Event-ID to catch up"})
+                if subscription.final is not None:
+                    yield frame(*subscription.final)
+                else:
+                    yield frame("overflow", {"message": "too far behind; reconnect with Last-Event-ID to catch up"})
                 return
             yield frame(event.name, event.payload, event.event_id)
     finally:

@@ -61,6 +61,7 @@ class Worker:
         )
         child_conn.close()  # so that the worker's death reads as EOF here
         self.conn.send((config, os.getpid()))
+        self.memory_mb = config.memory_mb
         self.broken = False
         self._killed = False
 
@@ -91,14 +92,14 @@ class Worker:
         try:
             await _awaitable(sending)
         except OSError:
-            raise WorkerCrashed(await self.exit_reason(io)) from None
+            raise await self._died(io) from None
         except asyncio.CancelledError:
             self.kill(sending)
             raise
         try:
             message = await self._receive(io, timeout)
         except (EOFError, OSError):
-            raise WorkerCrashed(await self.exit_reason(io)) from None
+            raise await self._died(io) from None
         if message is None:
             raise JobTimeout(f"The extraction took longer than {timeout:g} s and was stopped.")
         kind, payload = message
@@ -141,6 +142,17 @@ class Worker:
             self.conn.close()
         else:
             in_use.add_done_callback(lambda _: self.conn.close())
+
+    async def _died(self, io: ThreadPoolExecutor) -> Exception:
+        """What the worker's death during a job means. Native libraries abort() when an allocation fails
+        under the worker's address-space limit (pdfium on a PDF whose streams inflate to gigabytes, C++
+        code on std::bad_alloc), where Python code raises MemoryError: under a limit, SIGABRT is reported
+        as the file being too large to process rather than as a crash worth retrying."""
+        reason = await self.exit_reason(io)
+        if self.memory_mb and self.process.returncode == -signal.SIGABRT:
+            return OutOfMemory(f"The file needs more memory to read than a worker may use ({self.memory_mb} MB, "
+                               f"WORKER_MEMORY_MB): it is too large to process ({reason}).")
+        return WorkerCrashed(reason)
 
     async def exit_reason(self, io: ThreadPoolExecutor) -> str:
         self.broken = True

@@ -85,6 +85,8 @@ class RapidOcrEngine:
             self._ocr._load_det_model().limit_side_len = limit  # RapidOCR's detector reads it on every call
         try:
             result = self._ocr(bgr, return_word_box=True)
+        except MemoryError:
+            raise  # the caller's memory limit, not an OCR failure
         except Exception as exc:  # the library raises bare exceptions of many kinds
             raise OcrError(f"rapidocr failed: {exc}") from exc
 

@@ -1,9 +1,0 @@
-"""Placeholder: filled in by its issue."""
-
-from __future__ import annotations
-
-import typer
-
-
-def register(app: typer.Typer) -> None:
-    return None
