@@ -21,7 +21,7 @@ from extraction.parsing.invoice_number import choose_invoice_number
 from extraction.parsing.issue_dates import IssueDates, choose_dates
 from extraction.parsing.layout import Cell, Layout, build_layout
 from extraction.parsing.labels import document_type, find_labels
-from extraction.parsing.line_items import find_line_items
+from extraction.parsing.line_items import receipt_items, table_items
 from extraction.parsing.locale import CURRENCY_OF_COUNTRY, MONTH_FIRST, country_hint, currency_of_vat_id
 from extraction.parsing.pairing import LabelledCell, label_cells
 from extraction.parsing.taxids import choose_vendor_tax_id
@@ -121,10 +121,12 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
     labelled = label_cells(layout)
     excluded = customer_cells(layout, labelled)
 
-    items = find_line_items(layout, source)
+    items = table_items(layout, source)
     line_amounts = [item.amount for item in items if item.amount is not None]
     line_sum = sum(line_amounts, Decimal(0)) if line_amounts else None
     totals = choose_totals(layout, labelled, source, line_sum=line_sum)
+    # Rows guessed without a table header (receipts) are returned, but do not vote on the totals.
+    items = items or receipt_items(layout, source)
     if line_sum is not None and any(f is not None and f.value == line_sum for f in (totals.subtotal, totals.total)):
         items = [item.model_copy(update={"confidence": 0.8}) for item in items]  # the items add up
     dates = choose_dates(layout, labelled, source, day_first=day_first)

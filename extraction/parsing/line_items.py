@@ -70,8 +70,10 @@ def _item(row: Row, header: _Header, source: Source) -> LineItem | None:
         if column in ("unit_price", "amount"):
             values[column] = amount.value
     values.setdefault("amount", amounts[-1][1].value)
-    numeric_columns = [x0 for name, (x0, _) in header.columns.items() if name != "description"]
-    first_number_x = min([*numeric_columns, *(cell.span_bbox(a.start, a.end)[0] for cell, a in amounts)])
+    # Numbers right of the description end it; a quantity column printed before it ("QTY DESCRIPTION") does not.
+    description_x = header.columns.get("description", (0.0, 0.0))[0]
+    numeric_columns = [x0 for name, (x0, _) in header.columns.items() if name != "description" and x0 > description_x]
+    first_number_x = min([*numeric_columns, *(cell.span_bbox(a.start, a.end)[0] for cell, a in amounts if cell.bbox[0] > description_x)])
     description_parts = []
     quantity = None
     for cell in row.cells:
@@ -85,6 +87,9 @@ def _item(row: Row, header: _Header, source: Source) -> LineItem | None:
         if cell.bbox[0] < first_number_x:
             description_parts.append(_text_before_numbers(cell, first_number_x))
     description = " ".join(part for part in description_parts if part) or None
+    if description and (count := _LEADING_COUNT.match(description)) and header.columns.get("quantity", (1e9,))[0] < description_x:
+        quantity = quantity if quantity is not None else Decimal(count["count"])
+        description = description[count.end():].strip() or None
     return LineItem(
         description=description,
         quantity=quantity,
@@ -103,6 +108,75 @@ def _text_before_numbers(cell: Cell, limit: float) -> str:
 
 
 def find_line_items(layout: Layout, source: Source) -> list[LineItem]:
+    """Items of the table under a header row; on documents without one (receipts), the priced rows above
+    the totals block."""
+    return table_items(layout, source) or receipt_items(layout, source)
+
+
+# "2 x", "2x", "2 @": a count before the description; "@ 1.99" / "@1.99": the unit price.
+_LEADING_COUNT = re.compile(r"^\s*(?P<count>\d{1,3})(?:\s*[xX@*]\s*|\s+)(?=\D)")
+_UNIT_PRICE = re.compile(r"@\s*\$?\s*(?P<price>\d+[.,]\d{2})")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_BARCODE = re.compile(r"(?<!\w)\d{8,}(?!\w)")
+_TIME_OR_DATE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+
+
+def _starts_with_label(row: Row) -> str | None:
+    labels = find_labels(row.cells[0].text[:30])
+    return labels[0].field if labels and labels[0].start <= 2 else None
+
+
+def receipt_items(layout: Layout, source: Source) -> list[LineItem]:
+    """Rows of the first page that carries a totals block, above it: a description on the left and one
+    amount at the right end. A row with text and no amount right under an item continues its
+    description (wrapped); a summary row (total, subtotal, tax, tips, cash) is never an item."""
+    end = next((row.index for row in layout.rows if _starts_with_label(row) in _END_FIELDS and find_amounts(row.text)), None)
+    if end is None:
+        return []
+    page = layout.rows[end].page
+    width = layout.page_sizes.get(page, (1.0, 1.0))[0] or 1.0
+    items: list[LineItem] = []
+    previous_was_item = False
+    for row in layout.rows[:end]:
+        if row.page != page:
+            continue
+        amounts = [(cell, a) for cell in row.cells for a in find_amounts(cell.text)]
+        label = _starts_with_label(row)
+        if label is not None or _TIME_OR_DATE.search(row.text):
+            previous_was_item = False
+            continue
+        if not amounts:
+            text = row.text.strip()
+            if previous_was_item and items and _LETTERS.search(text) and not re.search(r"\d{3,}", text) and len(text) <= 40:
+                last = items[-1]
+                items[-1] = last.model_copy(update={"description": f"{last.description or ''} {text}".strip()})
+            previous_was_item = False
+            continue
+        cell, amount = amounts[-1]
+        box = cell.span_bbox(amount.start, amount.end)
+        description = " ".join(
+            _text_before_numbers(c, box[0]) for c in row.cells if c.bbox[0] < box[0]
+        ).strip()
+        description = _BARCODE.sub("", _UNIT_PRICE.sub("", description)).strip()
+        summary = any(found.field in _END_FIELDS for found in find_labels(description))
+        if box[2] < 0.5 * width or not _LETTERS.search(description) or summary or find_amounts(description):
+            previous_was_item = False  # not priced at the right, no words, a summary row, or two prices
+            continue
+        quantity = unit_price = None
+        if count := _LEADING_COUNT.match(description):
+            quantity = Decimal(count["count"])
+            description = description[count.end():].strip()
+        if price := _UNIT_PRICE.search(row.text):
+            unit_price = Decimal(price["price"].replace(",", "."))
+        items.append(LineItem(
+            description=description or None, quantity=quantity, unit_price=unit_price, amount=amount.value,
+            confidence=0.4, source=source, page=row.page, bbox=row.bbox,
+        ))
+        previous_was_item = True
+    return items
+
+
+def table_items(layout: Layout, source: Source) -> list[LineItem]:
     items: list[LineItem] = []
     header: _Header | None = None
     for row in layout.rows:

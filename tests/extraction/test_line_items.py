@@ -1,0 +1,61 @@
+"""Line items a bookkeeper can use: description, quantity, unit price and amount per row; summary rows
+are not items; a description wrapped over two lines is one item; a quantity is never a price."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from extraction.evaluation import description_match, match_line_items
+from extraction.parsing import parse_fields
+from tests.extraction.ocr_lines import document
+
+
+def _rows(fields) -> list[tuple[str | None, Decimal | None, Decimal | None, Decimal | None]]:  # type: ignore[no-untyped-def]
+    return [(i.description, i.quantity, i.unit_price, i.amount) for i in fields.line_items]
+
+
+def test_a_receipt_without_a_table_header() -> None:
+    fields = parse_fields(document(
+        (50, 50, "CORNER BAKERY"),
+        (50, 80, "14/02/2019 10:31"),
+        (50, 120, "2 x CROISSANT"), (600, 120, "5.00"),
+        (50, 150, "FLAT WHITE"), (600, 150, "3.20"),
+        (50, 180, "SOURDOUGH LOAF"), (600, 180, "6.80"),
+        (50, 210, "SLICED"),
+        (50, 260, "SUBTOTAL"), (600, 260, "15.00"),
+        (50, 290, "TAX"), (600, 290, "1.20"),
+        (50, 320, "TOTAL"), (600, 320, "16.20"),
+        (50, 350, "CASH"), (600, 350, "20.00"),
+    ))
+    assert _rows(fields) == [
+        ("CROISSANT", Decimal(2), None, Decimal("5.00")),
+        ("FLAT WHITE", None, None, Decimal("3.20")),
+        ("SOURDOUGH LOAF SLICED", None, None, Decimal("6.80")),  # wrapped over two lines: one item
+    ]
+    assert fields.total is not None and fields.total.value == Decimal("16.20")
+
+
+def test_summary_rows_inside_the_item_block_are_not_items() -> None:
+    fields = parse_fields(document(
+        (50, 120, "PASTA"), (600, 120, "9.90"),
+        (50, 150, "Food Total"), (600, 150, "9.90"),
+        (50, 200, "TOTAL"), (600, 200, "9.90"),
+    ))
+    assert _rows(fields) == [("PASTA", None, None, Decimal("9.90"))]
+
+
+def test_a_quantity_column_before_the_description() -> None:
+    fields = parse_fields(document(
+        (50, 100, "QTY DESCRIPTION"), (500, 100, "PRICE"), (650, 100, "AMOUNT"),
+        (50, 130, "3 BACON"), (500, 130, "0.70"), (650, 130, "2.10"),
+        (50, 200, "TOTAL"), (650, 200, "2.10"),
+    ))
+    assert _rows(fields) == [("BACON", Decimal(3), Decimal("0.70"), Decimal("2.10"))]
+
+
+def test_line_item_matching_for_the_eval() -> None:
+    assert description_match("ORANGE JUICE", "ORANGEJUICE")  # WildReceipt writes no spaces
+    assert description_match("Office chair, black", "Office Chair")
+    assert not description_match("Delivery", "Office Chair")
+    fields = parse_fields(document((50, 120, "PASTA"), (600, 120, "9.90"), (50, 200, "TOTAL"), (600, 200, "9.90")))
+    assert match_line_items(fields.line_items, [("Pasta", "9.90"), ("Wine", "5.00")]) == 1
