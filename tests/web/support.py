@@ -122,8 +122,10 @@ def _arrive(page: Page, pattern: str) -> None:
         raise AssertionError(f"still at {page.url}; the page says: {alerts}") from None
 
 
-def sign_in(page: Page, base: str, email: str, path: str = "/invoices") -> None:
-    page.goto(f"{base}/signin")
+def sign_in(page: Page, base: str, email: str, path: str = "/invoices", *, here: bool = False) -> None:
+    """Sign in on /signin, or on the sign-in page the browser is already at (`here`, keeping its `next`)."""
+    if not here:
+        page.goto(f"{base}/signin")
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

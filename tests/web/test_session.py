@@ -65,7 +65,7 @@ def test_a_deep_link_survives_sign_in_and_a_revoked_session_sends_you_to_sign_in
     page = context.new_page()
     page.goto(f"{stack.base}/review")
     page.wait_for_url("**/signin?next=%2Freview")
-    sign_in(page, stack.base, email, path="/review")
+    sign_in(page, stack.base, email, path="/review", here=True)
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
 
     # Changing the password elsewhere revokes this browser's refresh chain.
