@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+
+MIN_PRODUCTION_SECRET_BYTES = 32
 PROJECT_DIR = Path(__file__).resolve().parents[1]  # the checkout (or install) that holds core/
 
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a start-up error must not print the values it was given (secrets among them).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     env: Literal["development", "production", "test"] = "development"
     log_level: str = "INFO"
@@ -30,19 +36,32 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed; others' is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Bearer token for /metrics and the details of /ready (an admin's access token works too). Unset: admins only.
+    metrics_token: SecretStr | None = None
+    database_timeout_ms: int = 2000  # server selection on request paths: answer 503 quickly when the DB is away
+    sse_connections_per_user: int = 10  # live event streams one user may hold open; more are answered 429
 
     # Auth
-    jwt_secret: str | None = None
+    jwt_secret: SecretStr | None = None
     jwt_algorithm: str = "HS256"
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     allow_signup: bool = True
-    login_attempts_per_minute: int = 10
+    login_attempts_per_minute: int = 10  # failed logins per account and per address
+    registrations_per_hour: int = 60  # sign-ups per address
 
     # Upload limits
     max_upload_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 80_000_000
-    max_pdf_pages: int = 50
+    max_pdf_pages: int = 50  # also the limit for frames of a multi-page image (TIFF)
+    upload_checks_at_once: int = 2  # uploads whose bytes are checked at the same time; others wait their turn
+
+    # Limits on what a person writes
+    max_text_field_chars: int = 1000  # a corrected text field (vendor name, address, …)
+    max_line_items: int = 500
+    max_money_digits: int = 18  # significant digits of an amount; at most 4 of them after the point
 
     # Watcher
     watcher_concurrency: int = 0  # 0 = one worker per CPU core
@@ -67,15 +86,16 @@ class Settings(BaseSettings):
     ocr_languages: str = "eng"
     llm_base_url: str | None = None
     llm_model: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = 30.0
 
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, values: dict) -> dict:
-        raw = values.get("cors_origins") if isinstance(values, dict) else None
-        if isinstance(raw, str):
-            values["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
+        for name in ("cors_origins", "trusted_proxies"):
+            raw = values.get(name) if isinstance(values, dict) else None
+            if isinstance(raw, str):
+                values[name] = [o.strip() for o in raw.split(",") if o.strip()]
         return values
 
     @model_validator(mode="after")
@@ -91,6 +111,11 @@ class Settings(BaseSettings):
         if self.env == "production":
             if not self.jwt_secret:
                 raise ValueError("JWT_SECRET is required when ENV=production")
+            if len(self.jwt_secret.get_secret_value().encode()) < MIN_PRODUCTION_SECRET_BYTES:
+                raise ValueError(
+                    f"JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes when ENV=production "
+                    "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
             if self.watcher_test_extractor:
                 raise ValueError("WATCHER_TEST_EXTRACTOR is a test setting; it is refused when ENV=production")
         return self
@@ -98,13 +123,23 @@ class Settings(BaseSettings):
     def resolved_jwt_secret(self) -> str:
         """The configured secret, or (development) one generated once and kept in the data dir."""
         if self.jwt_secret:
-            return self.jwt_secret
+            return self.jwt_secret.get_secret_value()
         path = self.data_dir / "jwt_secret"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                # Created 0600 from its first byte; O_EXCL: when two processes race, one writes and both read it.
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as secret_file:
+                    secret_file.write(secrets.token_urlsafe(48))
+        for _ in range(50):  # a racing process may have created the file and not written it yet
+            if secret := path.read_text().strip():
+                return secret
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty; delete it and start again")
 
 
 @lru_cache

@@ -124,6 +124,7 @@ class InvoiceBase(BaseModel):
     owner_id: PydanticObjectId
     org_id: PydanticObjectId
     filename: str
+    original_filename: str | None = None  # as sent, control characters escaped, when `filename` had to be cleaned
     content_type: str
     size: int
     sha256: str

@@ -172,6 +172,10 @@ class Hub:
             subscription.end(SESSION_ENDED, message)
         log.info("user %s: account changed; their live connections were closed", user_id)
 
+    def open_streams(self, principal: Principal) -> int:
+        """How many live streams this principal's user holds open now."""
+        return len(self._subscriptions.get(principal.rooms[0], ()))
+
     def subscribe(self, principal: Principal) -> Subscription:
         subscription = Subscription(principal)
         for room in principal.rooms:

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, Security, status
+from fastapi.security import OAuth2PasswordBearer
 from fastapi.responses import StreamingResponse
 
 from realtime.auth import Principal, Refused, Unavailable
@@ -23,9 +24,12 @@ def frame(name: str, payload: dict[str, Any], event_id: str | None = None) -> st
     return f"{head}event: {name}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
-def _bearer(authorization: str | None) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# The API's bearer scheme (same name and token URL), so the document shows one security scheme for both.
+_bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+
+
+def _bearer(token: str | None) -> str:
+    if not token or not token.strip():
         raise Refused("authentication required: send `Authorization: Bearer <access token>`")
     return token.strip()
 
@@ -43,11 +47,12 @@ def events_router(hub: Hub) -> APIRouter:
             200: {"content": {"text/event-stream": {}}, "description": "A stream of events"},
             400: {"description": "`since` is neither a timestamp nor an event id"},
             401: {"description": "Missing, invalid or expired access token"},
+            429: {"description": "Too many live streams open for this user (SSE_CONNECTIONS_PER_USER)"},
             503: {"description": "The database cannot be reached to check the token; retry shortly"},
         },
     )
     async def events(
-        authorization: Annotated[str | None, Header()] = None,
+        token: Annotated[str | None, Security(_bearer_scheme)] = None,
         since: Annotated[str | None, Query(description="ISO 8601 timestamp or the last event_id received")] = None,
         last_event_id: Annotated[str | None, Header(description="Sent by EventSource on reconnect")] = None,
     ) -> StreamingResponse:
@@ -56,11 +61,18 @@ def events_router(hub: Hub) -> APIRouter:
         missed status changes come first, then `catchup.complete`. The stream ends with `session.expired`
         when the access token expires."""
         try:
-            principal = await hub.authenticate(_bearer(authorization))
+            principal = await hub.authenticate(_bearer(token))
         except Unavailable as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from None
         except Refused as exc:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+        limit = hub.settings.sse_connections_per_user
+        if hub.open_streams(principal) >= limit:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"This user already has {limit} live streams open; close one first",
+                headers={"Retry-After": "30"},
+            )
         resume_from = since if since is not None else last_event_id
         try:
             parsed = parse_since(resume_from) if resume_from is not None else None

@@ -9,7 +9,9 @@ from pymongo import ReturnDocument
 
 from core.config import Settings
 from core.models import Organization, RefreshToken, Role, User, utcnow
-from core.security import DUMMY_PASSWORD_HASH, InvalidToken, create_token, decode_token, verify_password
+from core.security import (
+    DUMMY_PASSWORD_HASH, InvalidToken, create_token, decode_token, hash_password, needs_rehash, verify_password,
+)
 from api.auth.schemas import Register, TokenPair
 from api.users import service as users
 from api.users.schemas import UserCreate
@@ -34,7 +36,12 @@ async def authenticate(email: str, password: str) -> User | None:
     user = await users.get_by_email(email)
     # Check a hash either way, so an unknown email costs the same time as a wrong password.
     ok = verify_password(password, user.password_hash if user else DUMMY_PASSWORD_HASH)
-    return user if ok and user else None
+    if not (ok and user):
+        return None
+    if needs_rehash(user.password_hash):  # made when only the first 72 bytes counted: replace it now
+        user.password_hash = hash_password(password)
+        await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"password_hash": user.password_hash}})
+    return user
 
 
 async def issue_tokens(user: User, settings: Settings, family: str | None = None) -> TokenPair:
@@ -76,6 +83,33 @@ async def rotate(token: str, settings: Settings) -> TokenPair:
     if user is None or user.disabled:
         raise InvalidToken("this account no longer exists or is disabled")
     return await issue_tokens(user, settings, family=row["family"])
+
+
+class WrongPassword(Exception):
+    pass
+
+
+async def change_password(
+    user: User, old_password: str, new_password: str, keep_token: str | None, settings: Settings
+) -> None:
+    """Check the old password, store the new one, and revoke every refresh-token family of the user except the
+    one `keep_token` belongs to (the session that asked)."""
+    if not verify_password(old_password, user.password_hash):
+        raise WrongPassword()
+    keep: str | None = None
+    if keep_token:
+        try:
+            row = await RefreshToken.find_one(RefreshToken.jti == _decode_refresh(keep_token, settings))
+        except InvalidToken:
+            row = None
+        if row is not None and row.user_id == user.id:
+            keep = row.family
+    now = utcnow()
+    await User.get_pymongo_collection().update_one(
+        {"_id": user.id}, {"$set": {"password_hash": hash_password(new_password), "updated_at": now}}
+    )
+    others = {"user_id": user.id, "revoked_at": None, **({"family": {"$ne": keep}} if keep else {})}
+    await RefreshToken.get_pymongo_collection().update_many(others, {"$set": {"revoked_at": now}})
 
 
 async def revoke(token: str, settings: Settings) -> None:

@@ -1,103 +1,94 @@
-"""Checking uploaded bytes before anything is stored: type by magic number, size, pixels, pages, integrity.
+"""Uploaded bytes on their way in and out: reading within the size limit, base64, the check, filenames.
 
-A rejected file raises `FileRejected` with the HTTP status and a message a person can act on.
+Whether bytes are a file we can read is decided by `extraction.upload_check` (the one owner of that rule);
+this module runs it off the event loop, a bounded number at a time, and turns a refusal into an answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import io
+import ctypes
+import ctypes.util
 import re
-import warnings
-from dataclasses import dataclass
+import unicodedata
+from typing import Annotated
+from urllib.parse import quote
 
-import pillow_heif
-import pypdfium2 as pdfium
-from PIL import Image, UnidentifiedImageError
+from fastapi import Depends, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
+from api.errors import ApiError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from core.config import Settings
-from extraction.decode import sniff
+from extraction.upload_check import CheckedUpload, Refusal, UploadLimits, UploadRefused, check_upload
 
-pillow_heif.register_heif_opener()
-
-ACCEPTED = "JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF or PDF"
-
-
-class FileRejected(Exception):
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
+_REFUSAL_ERRORS: dict[Refusal, type[ApiError]] = {
+    Refusal.too_large: PayloadTooLarge, Refusal.unsupported_type: UnsupportedMediaType,
+}
+# Checks of bytes smaller than this leave nothing worth handing back to the OS.
+_TRIM_AFTER_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
-class CheckedFile:
-    content_type: str
-    pages: int
+def upload_limits(settings: Settings) -> UploadLimits:
+    return UploadLimits(
+        max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels, max_pages=settings.max_pdf_pages
+    )
 
 
-def check_file(data: bytes, settings: Settings) -> CheckedFile:
-    if not data:
-        raise FileRejected(422, "The file is empty")
-    if len(data) > settings.max_upload_bytes:
-        raise FileRejected(413, _too_large(len(data), settings))
-    content_type = sniff(data)  # the real type of the bytes, whatever the client declared
-    if content_type is None:
-        raise FileRejected(415, f"This is not an image or a PDF; accepted types are {ACCEPTED}")
-    if content_type == "application/pdf":
-        return CheckedFile(content_type, _check_pdf(data, settings))
-    return CheckedFile(content_type, _check_image(data, content_type, settings))
+class UploadChecker:
+    """Runs `check_upload` in worker threads, at most `upload_checks_at_once` at a time: each check may hold
+    one decoded frame, so the number at once is what bounds the API's memory under a burst of uploads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limits = upload_limits(settings)
+        self._slots = asyncio.Semaphore(max(1, settings.upload_checks_at_once))
+
+    async def check(self, data: bytes) -> CheckedUpload:
+        async with self._slots:
+            try:
+                return await run_in_threadpool(check_upload, data, self.limits)
+            except UploadRefused as refused:
+                raise _REFUSAL_ERRORS.get(refused.refusal, Unprocessable)(refused.message) from None
+            finally:
+                if len(data) >= _TRIM_AFTER_BYTES:
+                    await run_in_threadpool(release_free_memory)
 
 
-def _too_large(size: int, settings: Settings) -> str:
-    return f"The file is {size / 1e6:.1f} MB; the limit is {settings.max_upload_bytes / 1e6:.1f} MB"
+def get_upload_checker(request: Request) -> UploadChecker:
+    return request.app.state.upload_checker
 
 
-def _check_image(data: bytes, content_type: str, settings: Settings) -> int:
+UploadCheckerDep = Annotated[UploadChecker, Depends(get_upload_checker)]
+
+
+def _load_malloc_trim():  # noqa: ANN202
+    name = ctypes.util.find_library("c")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width == 0 or height == 0:
-                raise FileRejected(422, "The image has no pixels (0 width or height)")
-            if width * height > settings.max_image_pixels:
-                raise FileRejected(
-                    422,
-                    f"The image is {width}x{height} ({width * height / 1e6:.0f} megapixels), over the limit of "
-                    f"{settings.max_image_pixels / 1e6:.0f} megapixels (a decompression bomb is refused too)",
-                )
-            if content_type == "image/jpeg":
-                # Decoding at 1/8 scale still walks the whole entropy stream, so truncation shows, at little cost.
-                image.draft("L", (max(1, width // 8), max(1, height // 8)))
-            image.load()
-            pages = getattr(image, "n_frames", 1)
-    except FileRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FileRejected(422, "The image declares far more pixels than its size allows (a decompression bomb)") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise FileRejected(422, f"The image is damaged or truncated and cannot be read ({exc})") from None
-    return pages
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
-def _check_pdf(data: bytes, settings: Settings) -> int:
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise FileRejected(422, "The PDF is password-protected; upload a copy without a password") from None
-        raise FileRejected(422, f"The PDF is damaged and cannot be read ({exc})") from None
-    try:
-        pages = len(pdf)
-    finally:
-        pdf.close()
-    if pages == 0:
-        raise FileRejected(422, "The PDF has no pages")
-    if pages > settings.max_pdf_pages:
-        raise FileRejected(422, f"The PDF has {pages} pages; the limit is {settings.max_pdf_pages}")
-    return pages
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by a decode back to the OS. glibc keeps freed blocks of worker-thread arenas for
+    reuse, so without this a burst of large checks leaves the process at its peak size for good."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+async def read_upload(file: UploadFile, settings: Settings) -> bytes:
+    """Read an uploaded part, stopping as soon as it passes the size limit."""
+    chunks, size = [], 0
+    while chunk := await file.read(1 << 20):
+        size += len(chunk)
+        if size > settings.max_upload_bytes:
+            raise PayloadTooLarge(f"The file is over the limit of {settings.max_upload_bytes / 1e6:.1f} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 _DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[^;,]*)*;base64,", re.IGNORECASE)
@@ -114,7 +105,8 @@ def decode_base64(content: str, settings: Settings) -> tuple[bytes, str | None]:
         declared = match.group("type")
         content = content[match.end():]
     if len(content) * 3 // 4 > settings.max_upload_bytes + 3:
-        raise FileRejected(413, _too_large(len(content) * 3 // 4, settings))
+        size = len(content) * 3 // 4
+        raise PayloadTooLarge(f"The file is {size / 1e6:.1f} MB; the limit is {settings.max_upload_bytes / 1e6:.1f} MB")
     try:
         # The common case, one strict pass; anything else (line breaks, URL-safe alphabet, no padding) is cleaned first.
         return binascii.a2b_base64(content, strict_mode=True), declared
@@ -126,4 +118,32 @@ def decode_base64(content: str, settings: Settings) -> tuple[bytes, str | None]:
     try:
         return base64.b64decode(raw, validate=True), declared
     except (binascii.Error, ValueError):
-        raise FileRejected(422, "content_base64 is not valid base64") from None
+        raise Unprocessable("content_base64 is not valid base64") from None
+
+
+MAX_FILENAME_CHARS = 255
+
+
+def safe_filename(name: str | None) -> str:
+    """A filename that is safe in a header and on a disk: no control characters, no path, not empty."""
+    name = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join(name.split()).strip(" .")
+    return name[:MAX_FILENAME_CHARS] or "upload"
+
+
+def escaped_filename(name: str | None) -> str | None:
+    """The name as the person sent it, with control characters written as escapes (`\\n`, `\\x00`), kept
+    beside the safe name so nothing they typed is lost; None when it is the safe name already."""
+    if name is None:
+        return None
+    escaped = "".join(c.encode("unicode_escape").decode() if unicodedata.category(c) in ("Cc", "Cf") else c
+                      for c in name)[:1024]
+    return escaped if escaped != safe_filename(name) else None
+
+
+def attachment(filename: str) -> str:
+    """`Content-Disposition: attachment` with an ASCII fallback and the exact name as RFC 6266 `filename*`."""
+    name = safe_filename(filename)
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_").replace("\\", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

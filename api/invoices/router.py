@@ -6,26 +6,50 @@ from datetime import datetime
 from typing import Annotated
 
 from beanie import PydanticObjectId
-from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Response, UploadFile, status
+from starlette.convertors import Convertor, register_url_convertor
 
 from api.deps import CurrentUser, DatabaseDep, SettingsDep
+from api.errors import NotFound, PayloadTooLarge, Unprocessable, error_responses
 from api.invoices import service
-from api.invoices.files import CheckedFile, FileRejected, check_file, decode_base64
-from api.invoices.schemas import InvoiceCreate, InvoicePage, InvoicePatch, InvoicePublic, SortKey
+from api.invoices.files import UploadCheckerDep, attachment, decode_base64, read_upload
+from api.invoices.schemas import CURSOR_PATTERN, InvoiceCreate, InvoicePage, InvoicePatch, InvoicePublic, SortKey
 from core import storage
-from core.config import Settings
 from core.models import Invoice, InvoiceStatus, User
 from core.review import ReviewState
+
+
+class InvoiceIdConvertor(Convertor[str]):
+    """A path segment that can name an invoice: anything but the fixed word `upload`, so that
+    `PATCH /invoices/upload` is a wrong method on the upload route (405) rather than a bad invoice id."""
+
+    regex = r"(?!upload(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("invoice_id", InvoiceIdConvertor())
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
 NOT_FOUND = "No such invoice"
+ONE_INVOICE = "/{invoice_id:invoice_id}"
 
-REJECTIONS = {
+UPLOAD_ERRORS = {
+    **error_responses(413, 415, 422),
     413: {"description": "The file is over the size limit"},
-    415: {"description": "The bytes are not an image or a PDF"},
+    415: {"description": "The bytes are not an image, a PDF or an XML e-invoice"},
     422: {"description": "The file is empty, damaged, truncated, too large in pixels or pages, or not valid base64"},
+}
+# Originals are shown by no page of ours: a browser must save them, never run what they hold.
+FILE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
 }
 
 
@@ -33,45 +57,33 @@ async def _visible_or_404(invoice_id: PydanticObjectId, user: User) -> Invoice:
     invoice = await service.get_visible(invoice_id, user)
     if invoice is None:
         # The same answer whether it does not exist or belongs to someone else: existence is not revealed.
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
+        raise NotFound(NOT_FOUND)
     return invoice
 
 
-async def _check(data: bytes, settings: Settings) -> CheckedFile:
-    """Check the bytes off the event loop: Pillow and pdfium release the GIL while decoding."""
-    return await run_in_threadpool(check_file, data, settings)
-
-
-async def _read_upload(file: UploadFile, settings: Settings) -> bytes:
-    """Read an uploaded part, stopping as soon as it passes the size limit."""
-    chunks, size = [], 0
-    while chunk := await file.read(1 << 20):
-        size += len(chunk)
-        if size > settings.max_upload_bytes:
-            raise FileRejected(413, f"The file is over the limit of {settings.max_upload_bytes / 1e6:.1f} MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-@router.post("", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=REJECTIONS)
-async def upload_base64(body: InvoiceCreate, user: CurrentUser, settings: SettingsDep, database: DatabaseDep):  # noqa: ANN201
+@router.post("", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=UPLOAD_ERRORS)
+async def upload_base64(  # noqa: ANN201
+    body: InvoiceCreate, user: CurrentUser, settings: SettingsDep, database: DatabaseDep, checker: UploadCheckerDep
+):
     """Upload as the mobile app does: JSON with the file in base64. Extraction runs in the background."""
     data, _ = decode_base64(body.content_base64, settings)
-    checked = await _check(data, settings)
+    checked = await checker.check(data)
     invoice = await service.create(database, user, data, body.filename, checked)
     return service.to_public(invoice)
 
 
-@router.post("/upload", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=REJECTIONS)
-async def upload_multipart(file: UploadFile, user: CurrentUser, settings: SettingsDep, database: DatabaseDep):  # noqa: ANN201
+@router.post("/upload", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=UPLOAD_ERRORS)
+async def upload_multipart(  # noqa: ANN201
+    file: UploadFile, user: CurrentUser, settings: SettingsDep, database: DatabaseDep, checker: UploadCheckerDep
+):
     """Upload a file as multipart/form-data (field `file`)."""
-    data = await _read_upload(file, settings)
-    checked = await _check(data, settings)
-    invoice = await service.create(database, user, data, file.filename or "upload", checked)
+    data = await read_upload(file, settings)
+    checked = await checker.check(data)
+    invoice = await service.create(database, user, data, file.filename, checked)
     return service.to_public(invoice)
 
 
-@router.get("", response_model=InvoicePage)
+@router.get("", response_model=InvoicePage, responses=error_responses(422))
 async def list_invoices(
     user: CurrentUser,
     status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
@@ -81,7 +93,8 @@ async def list_invoices(
     date_to: Annotated[datetime | None, Query(description="Uploaded before (ISO 8601)")] = None,
     sort: SortKey = "-created_at",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[str | None, Query(
+        max_length=200, pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page")] = None,
 ) -> InvoicePage:
     try:
         items, next_cursor = await service.list_visible(
@@ -89,55 +102,64 @@ async def list_invoices(
             cursor=cursor,
         )
     except service.BadCursor as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise Unprocessable(str(exc)) from None
     return InvoicePage(items=[service.to_public(i) for i in items], next_cursor=next_cursor)
 
 
-@router.get("/{invoice_id}", response_model=InvoicePublic)
+@router.get(ONE_INVOICE, response_model=InvoicePublic, responses=error_responses(404))
 async def get_invoice(invoice_id: PydanticObjectId, user: CurrentUser):  # noqa: ANN201
     return service.to_public(await _visible_or_404(invoice_id, user))
 
 
-@router.get("/{invoice_id}/file", response_class=Response, responses={200: {"description": "The original bytes"}})
+@router.get(ONE_INVOICE + "/file", response_class=Response,
+            responses={200: {"description": "The original bytes, as an attachment"}, **error_responses(404)})
 async def download_file(invoice_id: PydanticObjectId, user: CurrentUser, database: DatabaseDep) -> Response:
     invoice = await _visible_or_404(invoice_id, user)
     data = await storage.read_file(database, invoice.file_id)
-    safe_name = invoice.filename.replace('"', "").encode("ascii", "replace").decode()
     return Response(
         content=data, media_type=invoice.content_type,
-        headers={"Content-Disposition": f'inline; filename="{safe_name}"'},
+        headers={"Content-Disposition": attachment(invoice.filename), **FILE_HEADERS},
     )
 
 
-@router.patch("/{invoice_id}", response_model=InvoicePublic)
-async def correct_invoice(invoice_id: PydanticObjectId, body: InvoicePatch, user: CurrentUser):  # noqa: ANN201
-    """Correct extracted fields. The machine's values stay in `extraction`; yours go to `corrections`."""
+@router.patch(ONE_INVOICE, response_model=InvoicePublic, responses=error_responses(404, 413, 422))
+async def correct_invoice(  # noqa: ANN201
+    invoice_id: PydanticObjectId, body: InvoicePatch, user: CurrentUser, settings: SettingsDep
+):
+    """Correct extracted fields. The machine's values stay in `extraction`; yours go to `corrections`.
+
+    Limits: text fields up to MAX_TEXT_FIELD_CHARS characters, up to MAX_LINE_ITEMS line items, amounts up to
+    MAX_MONEY_DIGITS significant digits with at most 4 after the point (422 states the rule broken)."""
     invoice = await _visible_or_404(invoice_id, user)
     try:
-        return service.to_public(await service.correct(invoice, body.fields, user))
+        return service.to_public(await service.correct(invoice, body.fields, user, settings))
     except service.BadCorrection as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise Unprocessable(str(exc)) from None
+    except service.TooLarge as exc:
+        raise PayloadTooLarge(str(exc)) from None
 
 
-@router.put("/{invoice_id}/file", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED,
-            responses=REJECTIONS)
+@router.put(ONE_INVOICE + "/file", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED,
+            responses={**UPLOAD_ERRORS, **error_responses(404)})
 async def replace_file(  # noqa: ANN201
-    invoice_id: PydanticObjectId, file: UploadFile, user: CurrentUser, settings: SettingsDep, database: DatabaseDep
+    invoice_id: PydanticObjectId, file: UploadFile, user: CurrentUser, settings: SettingsDep, database: DatabaseDep,
+    checker: UploadCheckerDep,
 ):
     """Replace the file (e.g. a better photo). The invoice is extracted again."""
     invoice = await _visible_or_404(invoice_id, user)
-    data = await _read_upload(file, settings)
-    checked = await _check(data, settings)
+    data = await read_upload(file, settings)
+    checked = await checker.check(data)
     return service.to_public(await service.replace_file(database, invoice, data, file.filename, checked))
 
 
-@router.post("/{invoice_id}/reprocess", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED)
+@router.post(ONE_INVOICE + "/reprocess", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED,
+             responses=error_responses(404))
 async def reprocess(invoice_id: PydanticObjectId, user: CurrentUser):  # noqa: ANN201
     """Run the extraction again (corrections are kept)."""
     return service.to_public(await service.requeue(await _visible_or_404(invoice_id, user)))
 
 
-@router.delete("/{invoice_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(ONE_INVOICE, status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
 async def delete_invoice(invoice_id: PydanticObjectId, user: CurrentUser, database: DatabaseDep) -> Response:
     await service.delete(database, await _visible_or_404(invoice_id, user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

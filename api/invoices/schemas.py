@@ -19,7 +19,10 @@ class InvoiceCreate(BaseModel):
 
     filename: str = Field(min_length=1, max_length=255)
     content_base64: str = Field(description="The file's bytes in base64; a `data:` URL is accepted")
-    content_type: str | None = Field(default=None, description="Optional; the bytes' own type wins")
+    content_type: str | None = Field(
+        default=None, max_length=255, deprecated=True,
+        description="Ignored: the type is read from the bytes themselves. Accepted so older clients are not refused",
+    )
 
 
 class CorrectionPublic(BaseModel):
@@ -41,6 +44,9 @@ class InvoicePage(BaseModel):
     items: list[InvoicePublic]
     next_cursor: str | None = None
 
+
+# What `next_cursor` looks like (URL-safe base64 without padding); anything else is refused with 422.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
 
@@ -67,5 +73,8 @@ class InvoicePatch(BaseModel):
         "examples": [{"fields": {"total": "118.00", "invoice_date": "2024-03-01", "vendor_name": "ACME GmbH"}}]
     })
 
-    fields: dict[str, Any] = Field(min_length=1)
+    fields: dict[str, Any] = Field(
+        min_length=1, max_length=len(CORRECTABLE) + 1,
+        json_schema_extra={"propertyNames": {"enum": [*CORRECTABLE, "line_items"]}},
+    )
 

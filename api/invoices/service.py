@@ -13,18 +13,26 @@ from typing import Any
 
 from beanie import PydanticObjectId
 from bson import ObjectId
+from bson.errors import InvalidId
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DocumentTooLarge, WriteError
 
-from api.invoices.files import CheckedFile
+from api.invoices.files import escaped_filename, safe_filename
 from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, SortKey
 from api.review.service import reviewed
 from core import stats, storage, transitions
 from core.bson_codec import from_bson, to_bson
+from core.config import Settings
 from core.models import FINAL_STATUSES, Invoice, InvoiceBase, InvoiceStatus, Role, User, utcnow
 from core.review import ReviewState
 from core.search import invoice_search_terms, tokens
 from extraction.models import FIELD_NAMES, ExtractionResult
+from extraction.upload_check import CheckedUpload
+
+# Server error codes for a document (or an update's result) over MongoDB's 16 MB limit.
+_TOO_LARGE_CODES = {10334, 17419, 17420, 10329}
+MONEY_DECIMALS = 4
 
 
 class BadCursor(ValueError):
@@ -32,6 +40,10 @@ class BadCursor(ValueError):
 
 
 class BadCorrection(ValueError):
+    pass
+
+
+class TooLarge(ValueError):
     pass
 
 
@@ -47,17 +59,20 @@ async def get_visible(invoice_id: PydanticObjectId, user: User) -> Invoice | Non
 
 
 async def create(
-    database: AsyncDatabase, user: User, data: bytes, filename: str, checked: CheckedFile
+    database: AsyncDatabase, user: User, data: bytes, sent_filename: str | None, checked: CheckedUpload
 ) -> Invoice:
     sha256 = hashlib.sha256(data).hexdigest()
-    # Independent round trips, run together: the duplicate lookup and the file write.
+    filename = safe_filename(sent_filename)
+    # Independent round trips, run together: the duplicate lookup and the file write. A duplicate is named
+    # only among the invoices the uploader can see.
     duplicate, file_id = await asyncio.gather(
-        Invoice.get_pymongo_collection().find_one({"org_id": user.org_id, "sha256": sha256}, projection={"_id": 1}),
+        Invoice.get_pymongo_collection().find_one({**scope(user), "sha256": sha256}, projection={"_id": 1}),
         storage.put_file(database, data, filename, checked.content_type, sha256),
     )
     now = utcnow()
     invoice = Invoice(
-        owner_id=user.id, org_id=user.org_id, filename=filename, content_type=checked.content_type, size=len(data),
+        owner_id=user.id, org_id=user.org_id, filename=filename, original_filename=escaped_filename(sent_filename),
+        content_type=checked.content_type, size=len(data),
         sha256=sha256, file_id=PydanticObjectId(file_id), pages=checked.pages,
         duplicate_of=duplicate["_id"] if duplicate else None, search_terms=invoice_search_terms(filename=filename),
         queued_at=now, created_at=now, updated_at=now,
@@ -82,15 +97,17 @@ async def requeue(invoice: Invoice) -> Invoice:
 
 
 async def replace_file(
-    database: AsyncDatabase, invoice: Invoice, data: bytes, filename: str | None, checked: CheckedFile
+    database: AsyncDatabase, invoice: Invoice, data: bytes, sent_filename: str | None, checked: CheckedUpload
 ) -> Invoice:
     sha256 = hashlib.sha256(data).hexdigest()
+    filename = safe_filename(sent_filename) if sent_filename else None
     file_id = await storage.put_file(database, data, filename or invoice.filename, checked.content_type, sha256)
     now = utcnow()
     await stats.mark_dirty(invoice.org_id, invoice.processed_at)  # it leaves the day it was processed on
     write = transitions.replace_file(invoice.id, invoice.status, now, file={
         "file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
         "pages": checked.pages, "filename": filename or invoice.filename,
+        "original_filename": escaped_filename(sent_filename) if sent_filename else invoice.original_filename,
     })
     result = await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
     if result.matched_count == 0:  # deleted meanwhile
@@ -106,15 +123,43 @@ async def delete(database: AsyncDatabase, invoice: Invoice) -> None:
     await storage.delete_file(database, invoice.file_id)
 
 
-def _parse_correction(name: str, value: Any) -> Any:
+def _check_name(name: str) -> None:
+    if name != "line_items" and name not in CORRECTABLE:
+        allowed = ", ".join([*FIELD_NAMES, "line_items"])
+        raise BadCorrection(f"'{name[:100]}' is not a field that can be corrected; use one of: {allowed}")
+
+
+def _check_size(name: str, value: Any, settings: Settings) -> None:
+    """A person's value within the limits: text length, money digits and scale (Decimal128 holds 34 digits,
+    and an amount nobody invoices is a typo or an attack)."""
+    if isinstance(value, str) and len(value) > settings.max_text_field_chars:
+        raise BadCorrection(f"{name}: at most {settings.max_text_field_chars} characters")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise BadCorrection(f"{name}: an amount must be a finite number")
+        _, digits, exponent = value.as_tuple()
+        if exponent < -MONEY_DECIMALS:  # type: ignore[operator]
+            raise BadCorrection(f"{name}: at most {MONEY_DECIMALS} digits after the decimal point")
+        if len(digits) + max(0, exponent) > settings.max_money_digits:  # type: ignore[operator]
+            raise BadCorrection(f"{name}: at most {settings.max_money_digits} significant digits")
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _check_size(f"{name}.{key}", inner, settings)
+    if isinstance(value, list):
+        for index, inner in enumerate(value):
+            _check_size(f"{name}[{index}]", inner, settings)
+
+
+def _parse_correction(name: str, value: Any, settings: Settings) -> Any:
     """Validate a person's value and return it in its stored form (Decimal128 money, ISO dates)."""
     if name == "line_items":
-        return to_bson([item.model_dump(mode="python") for item in LINE_ITEMS.validate_python(value)])
-    adapter = CORRECTABLE.get(name)
-    if adapter is None:
-        allowed = ", ".join([*FIELD_NAMES, "line_items"])
-        raise BadCorrection(f"'{name}' is not a field that can be corrected; use one of: {allowed}")
-    parsed = adapter.validate_python(value)
+        if isinstance(value, list) and len(value) > settings.max_line_items:
+            raise BadCorrection(f"line_items: at most {settings.max_line_items} lines")
+        items = [item.model_dump(mode="python") for item in LINE_ITEMS.validate_python(value)]
+        _check_size(name, items, settings)
+        return to_bson(items)
+    parsed = CORRECTABLE[name].validate_python(value)
+    _check_size(name, parsed, settings)
     if isinstance(parsed, date):
         return parsed.isoformat()
     if name == "currency":
@@ -124,16 +169,17 @@ def _parse_correction(name: str, value: Any) -> Any:
     return to_bson(parsed)
 
 
-async def correct(invoice: Invoice, fields: dict[str, Any], user: User) -> Invoice:
+async def correct(invoice: Invoice, fields: dict[str, Any], user: User, settings: Settings) -> Invoice:
     now = utcnow()
     sets: dict[str, Any] = {"updated_at": now}
     unsets: dict[str, str] = {}
     for name, value in fields.items():
+        _check_name(name)
         if value is None:
             unsets[f"corrections.{name}"] = ""
             continue
         try:
-            stored = _parse_correction(name, value)
+            stored = _parse_correction(name, value, settings)
         except ValidationError as exc:
             raise BadCorrection(f"{name}: {exc.errors()[0]['msg']}") from None
         sets[f"corrections.{name}"] = {"value": stored, "by": user.id, "at": now}
@@ -148,7 +194,13 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User) -> Invoi
         removed=[key.split(".", 1)[1] for key in unsets], review=sets.get("review"),
         **{name: fields[name] for name in ("vendor_name", "invoice_number") if isinstance(fields.get(name), str)},
     )
-    await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
+    try:
+        await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
+    except (DocumentTooLarge, WriteError) as exc:
+        if isinstance(exc, WriteError) and exc.code not in _TOO_LARGE_CODES:
+            raise
+        raise TooLarge("the corrected invoice would be over the database's 16 MB document limit; "
+                       "send shorter values or fewer line items") from None
     return await Invoice.get(invoice.id)  # type: ignore[return-value]
 
 
@@ -162,7 +214,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, ObjectId]:
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(payload["v"]), ObjectId(payload["id"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, InvalidId) as exc:
         raise BadCursor("next_cursor is not one this API issued; start again without it") from exc
 
 

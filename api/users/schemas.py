@@ -5,17 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 
 from beanie import PydanticObjectId
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from core.models import Role
+from core.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 
-MIN_PASSWORD_LENGTH = 10
+NewPassword = Field(
+    min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
+    description="At least 10 characters, no control characters, not a common password, not your email",
+)
 
 
 def check_password(value: str) -> str:
-    if len(value) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if problem := password_problem(value):
+        raise ValueError(problem)
     return value
+
+
+def check_password_with_email(model: BaseModel) -> BaseModel:
+    """A password may not be the account's own email (run after both fields are validated)."""
+    if problem := password_problem(model.password, model.email):  # type: ignore[attr-defined]
+        raise ValueError(problem)
+    return model
 
 
 class StrictModel(BaseModel):
@@ -23,7 +34,7 @@ class StrictModel(BaseModel):
 
 
 class UserBase(StrictModel):
-    email: EmailStr
+    email: EmailStr = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
 
     @field_validator("email")
@@ -33,10 +44,11 @@ class UserBase(StrictModel):
 
 
 class UserCreate(UserBase):
-    password: str
+    password: str = NewPassword
     role: Role = Role.employee
 
     _check_password = field_validator("password")(check_password)
+    _not_the_email = model_validator(mode="after")(check_password_with_email)
 
 
 class UserUpdate(StrictModel):
