@@ -6,7 +6,7 @@ import base64
 import json
 import mimetypes
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,8 @@ class Stack:
     base: str
     api: Process
     watcher: Process | None
-    emails: set[str] = field(default_factory=set)
+    mongo_uri: str
+    db_name: str
 
     def register(self, name: str = "Ann Admin", organization: str = "Acme") -> tuple[str, str]:
         email = f"{name.split()[0].lower()}-{uuid.uuid4().hex[:8]}@example.com"
@@ -93,7 +94,7 @@ def start_stack(tmp: Path, mongo_uri: str, watcher: bool = True, **env: str) -> 
     base = f"http://127.0.0.1:{port}"
     wait_http(f"{base}/health", timeout=60, process=api)
     worker = Process(["watcher", "--concurrency", "2"], environment, tmp / "watcher.log").start() if watcher else None
-    return Stack(base=base, api=api, watcher=worker)
+    return Stack(base=base, api=api, watcher=worker, mongo_uri=mongo_uri, db_name=db_name)
 
 
 def shot(page: Page, name: str) -> None:

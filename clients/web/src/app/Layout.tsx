@@ -36,7 +36,7 @@ export function Layout({ children }: { children: ReactNode }) {
         </NavLink>
         <button
           type="button"
-          className="menu-toggle"
+          className="button button-small menu-toggle"
           aria-expanded={menuOpen}
           aria-controls="main-nav"
           onClick={() => setMenuOpen((open) => !open)}

@@ -22,7 +22,17 @@ export function DailyChart({ days, series, title }: { days: string[]; series: Se
         width: Math.max(element.clientWidth, 280),
         height: 240,
         series: [{}, ...series.map((entry) => ({ label: entry.label, stroke: entry.color, width: 2, points: { show: days.length <= 31 } }))],
-        axes: [axis, axis],
+        // One tick per day at most, labelled by date: the counts are per UTC day.
+        axes: [
+          {
+            ...axis,
+            space: 48,
+            incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+            values: (_chart, splits) =>
+              splits.map((split) => new Date(split * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" })),
+          },
+          axis,
+        ],
         scales: { y: { range: (_u, min, max) => [0, Math.max(max, min + 1)] } },
         legend: { show: true },
       },

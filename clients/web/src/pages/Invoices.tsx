@@ -217,7 +217,7 @@ export default function Invoices() {
                     <td className="hide-small">{String(values.invoice_number ?? "—")}</td>
                     <td className="hide-small">{String(values.invoice_date ?? "—")}</td>
                     <td className="num">{formatMoney(values.total, values.currency)}</td>
-                    <td>
+                    <td className="cell-status">
                       <StatusBadge status={invoice.status} />
                       {invoice.status === "failed" && invoice.error ? (
                         <span className="visually-hidden"> {invoice.error.message}</span>

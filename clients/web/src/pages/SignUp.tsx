@@ -60,13 +60,21 @@ export default function SignUp() {
           <span>Email</span>
           <input name="email" type="email" autoComplete="email" required />
         </label>
-        <label className="field">
-          <span>Password</span>
-          <input name="password" type="password" autoComplete="new-password" required minLength={10} aria-describedby="password-hint" />
+        <div className="field">
+          <label htmlFor="signup-password">Password</label>
+          <input
+            id="signup-password"
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={10}
+            aria-describedby="password-hint"
+          />
           <small id="password-hint" className="muted">
             At least 10 characters.
           </small>
-        </label>
+        </div>
         <button className="button button-primary button-block" type="submit" disabled={busy}>
           {busy ? "Creating…" : "Create organization"}
         </button>
