@@ -60,15 +60,18 @@ def test_invoice_actions_download_reprocess_replace_and_delete(stack, new_contex
     assert download.value.suggested_filename == TEXT_PDF.name
     assert download.value.path().read_bytes() == TEXT_PDF.read_bytes()
 
+    token = stack.token(email)
+    first_result = stack.get(token, f"/invoices/{invoice['id']}")["processed_at"]
     page.get_by_role("button", name="Reprocess").click()
-    expect(page.get_by_text("Sent back for extraction")).to_be_visible()
-    expect(detail).to_have_attribute("data-status", "processed", timeout=180_000)
+    expect(page.get_by_test_id("invoice-detail")).to_have_attribute("data-status", "processed", timeout=180_000)
+    expect(page.get_by_text("Sent back for extraction")).to_have_count(0, timeout=180_000)
+    assert stack.get(token, f"/invoices/{invoice['id']}")["processed_at"] != first_result
 
     page.get_by_label("Replace file").set_input_files(str(EINVOICE_PDF))
-    expect(page.get_by_text("New file stored")).to_be_visible()
     expect(page.locator("[data-testid=field-row][data-field=vendor_name] [data-testid=field-value]")).to_contain_text(
         "Verkehrsbetriebe", timeout=180_000)
     expect(page.locator("[data-testid=field-row][data-field=total]")).to_contain_text("e-invoice XML")
+    expect(page.get_by_test_id("page-image")).to_have_count(2)  # the e-invoice has two pages
     shot(page, "18-invoice-einvoice")
 
     page.get_by_role("button", name="Delete").click()

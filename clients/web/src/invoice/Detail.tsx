@@ -51,6 +51,11 @@ export function InvoiceDetail({ invoice, editNextSignal = 0, onDeleted, onSavedA
   }, [editNextSignal]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // PATCH and friends answer the same public invoice (typed apart only by how the schema names its parts).
+  // "Being read now" notices end when the watcher's result arrives.
+  useEffect(() => {
+    if (invoice.status === "processed" || invoice.status === "failed") setNotice(null);
+  }, [invoice.status, invoice.updated_at]);
+
   const refresh = (updated?: unknown) => {
     if (updated) queryClient.setQueryData(["invoice", invoice.id], updated as Invoice);
     void queryClient.invalidateQueries({ queryKey: ["invoices", "list"] });
@@ -272,7 +277,7 @@ function ReviewBox({
           </ul>
         ) : null}
       </div>
-      {review.state !== "confirmed" && finished ? (
+      {review.state === "needs_review" && finished ? (
         <button type="button" className="button button-primary" disabled={confirming} onClick={onConfirm}>
           Confirm
         </button>
