@@ -4,20 +4,78 @@
  */
 
 export interface paths {
-    "/api/v1/auth/register": {
+    "/api/v1": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Root */
+        get: operations["root_api_v1_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
         /**
-         * Register
-         * @description Create a new organization with you as its first admin.
+         * Admin Activity
+         * @description The organization's latest status changes, newest first.
          */
-        post: operations["register_api_v1_auth_register_post"];
+        get: operations["admin_activity_api_v1_admin_activity_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Stats
+         * @description The dashboard of the organization: cards, a zero-filled series per UTC day, durations, failures,
+         *     top uploaders and amounts. Kept up to date from per-day counters recounted when invoices change.
+         */
+        get: operations["admin_stats_api_v1_admin_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/watchers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Watchers
+         * @description The watcher processes serving this installation (shared by every organization) and their heartbeats.
+         */
+        get: operations["admin_watchers_api_v1_admin_watchers_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -45,30 +103,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Refresh
-         * @description Exchange a refresh token for a new pair. Each refresh token works once.
-         *
-         *     The token comes from the body, or, when the body has none, from the session cookie set by login; the
-         *     cookie is only accepted with the header `X-Requested-With: invoicer` (403 without it). The new refresh
-         *     token is set as the cookie again.
-         */
-        post: operations["refresh_api_v1_auth_refresh_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/auth/logout": {
         parameters: {
             query?: never;
@@ -84,6 +118,23 @@ export interface paths {
          *     clear the cookie. Access tokens stay valid until they expire (15 minutes by default).
          */
         post: operations["logout_api_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Me */
+        get: operations["me_api_v1_auth_me_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -114,42 +165,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Me */
-        get: operations["me_api_v1_auth_me_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Users */
-        get: operations["list_users_api_v1_users_get"];
-        put?: never;
-        /** Create User */
-        post: operations["create_user_api_v1_users_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users/{user_id}": {
+    "/api/v1/auth/refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -158,12 +174,62 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Refresh
+         * @description Exchange a refresh token for a new pair. Each refresh token works once.
+         *
+         *     The token comes from the body, or, when the body has none, from the session cookie set by login; the
+         *     cookie is only accepted with the header `X-Requested-With: invoicer` (403 without it). The new refresh
+         *     token is set as the cookie again.
+         */
+        post: operations["refresh_api_v1_auth_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register
+         * @description Create a new organization with you as its first admin.
+         */
+        post: operations["register_api_v1_auth_register_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live invoice events (Server-Sent Events)
+         * @description `invoice.status`, `invoice.updated` and `invoice.deleted` for the caller's invoices (and, for an
+         *     admin, the organisation's), each with `id:` = its event_id. With `since` or `Last-Event-ID`, the
+         *     missed status changes come first, then `catchup.complete`. The stream ends with `session.expired`
+         *     when the access token expires.
+         */
+        get: operations["events_api_v1_events_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update User */
-        patch: operations["update_user_api_v1_users__user_id__patch"];
+        patch?: never;
         trace?: never;
     };
     "/api/v1/invoices": {
@@ -225,8 +291,32 @@ export interface paths {
         /**
          * Correct Invoice
          * @description Correct extracted fields. The machine's values stay in `extraction`; yours go to `corrections`.
+         *
+         *     Limits: text fields up to MAX_TEXT_FIELD_CHARS characters, up to MAX_LINE_ITEMS line items, amounts up to
+         *     MAX_MONEY_DIGITS significant digits with at most 4 after the point (422 states the rule broken).
          */
         patch: operations["correct_invoice_api_v1_invoices__invoice_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/invoices/{invoice_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Invoice
+         * @description Confirm the invoice: its review becomes `confirmed`, with who and when. Later corrections keep it
+         *     confirmed; a reprocess or a new file starts a fresh review. 409 while it is pending or processing.
+         */
+        post: operations["confirm_invoice_api_v1_invoices__invoice_id__confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/invoices/{invoice_id}/file": {
@@ -244,26 +334,6 @@ export interface paths {
          */
         put: operations["replace_file_api_v1_invoices__invoice_id__file_put"];
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/invoices/{invoice_id}/reprocess": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Reprocess
-         * @description Run the extraction again (corrections are kept).
-         */
-        post: operations["reprocess_api_v1_invoices__invoice_id__reprocess_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -291,7 +361,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/invoices/{invoice_id}/confirm": {
+    "/api/v1/invoices/{invoice_id}/reprocess": {
         parameters: {
             query?: never;
             header?: never;
@@ -301,93 +371,49 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Confirm Invoice
-         * @description Confirm the invoice: its review becomes `confirmed`, with who and when. Later corrections keep it
-         *     confirmed; a reprocess or a new file starts a fresh review. 409 while it is pending or processing.
+         * Reprocess
+         * @description Run the extraction again (corrections are kept).
          */
-        post: operations["confirm_invoice_api_v1_invoices__invoice_id__confirm_post"];
+        post: operations["reprocess_api_v1_invoices__invoice_id__reprocess_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/stats": {
+    "/api/v1/users": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Admin Stats
-         * @description The dashboard of the organization: cards, a zero-filled series per UTC day, durations, failures,
-         *     top uploaders and amounts. Kept up to date from per-day counters recounted when invoices change.
-         */
-        get: operations["admin_stats_api_v1_admin_stats_get"];
+        /** List Users */
+        get: operations["list_users_api_v1_users_get"];
         put?: never;
-        post?: never;
+        /** Create User */
+        post: operations["create_user_api_v1_users_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/watchers": {
+    "/api/v1/users/{user_id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Admin Watchers
-         * @description The watcher processes serving this installation (shared by every organization) and their heartbeats.
-         */
-        get: operations["admin_watchers_api_v1_admin_watchers_get"];
+        get?: never;
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/activity": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Admin Activity
-         * @description The organization's latest status changes, newest first.
-         */
-        get: operations["admin_activity_api_v1_admin_activity_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Root */
-        get: operations["root_api_v1_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
+        /** Update User */
+        patch: operations["update_user_api_v1_users__user_id__patch"];
         trace?: never;
     };
     "/health": {
@@ -419,7 +445,8 @@ export interface paths {
         };
         /**
          * Ready
-         * @description The database answers; lists the watchers that sent a heartbeat recently.
+         * @description The database answers. With the metrics token or an admin's token, also the watchers that sent a
+         *     heartbeat recently.
          */
         get: operations["ready_ready_get"];
         put?: never;
@@ -444,23 +471,59 @@ export interface components {
         };
         /** ActivityItem */
         ActivityItem: {
-            invoice_id: components["schemas"]["PydanticObjectId"];
-            /** Filename */
-            filename: string;
-            owner_id: components["schemas"]["PydanticObjectId"];
-            /** Owner Name */
-            owner_name: string | null;
-            status: components["schemas"]["InvoiceStatus"];
-            previous_status: components["schemas"]["InvoiceStatus"] | null;
             /**
              * At
              * Format: date-time
              */
             at: string;
             error?: components["schemas"]["InvoiceError"] | null;
+            /** Filename */
+            filename: string;
+            invoice_id: components["schemas"]["PydanticObjectId"];
+            owner_id: components["schemas"]["PydanticObjectId"];
+            /** Owner Name */
+            owner_name: string | null;
+            previous_status: components["schemas"]["InvoiceStatus"] | null;
+            status: components["schemas"]["InvoiceStatus"];
         };
         /** AdminStats */
         AdminStats: {
+            /**
+             * Amounts
+             * @description Per day and currency; invoices without a currency are left out
+             */
+            amounts: components["schemas"]["CurrencyAmount"][];
+            cards: components["schemas"]["StatsCards"];
+            /**
+             * Complete
+             * @description False while the history from before the first look is still being counted (in the background, newest day first)
+             */
+            complete: boolean;
+            /**
+             * Counted From
+             * @description While not complete: the oldest day counted so far
+             */
+            counted_from: string | null;
+            /**
+             * Days
+             * @description One entry per day of the range, oldest first, zero-filled
+             */
+            days: components["schemas"]["StatsDayPublic"][];
+            /**
+             * End
+             * Format: date
+             * @description Last day of the range: today (UTC)
+             */
+            end: string;
+            /**
+             * Failures
+             * @description By error code, most frequent first
+             */
+            failures: components["schemas"]["FailureGroup"][];
+            /** @description Claim to result over the range (±5 %) */
+            processing: components["schemas"]["Percentiles"];
+            /** @description Upload (or requeue) to claim over the range (±5 %) */
+            queue_wait: components["schemas"]["Percentiles"];
             /**
              * Range
              * @enum {string}
@@ -473,43 +536,22 @@ export interface components {
              */
             start: string;
             /**
-             * End
-             * Format: date
-             * @description Last day of the range: today (UTC)
-             */
-            end: string;
-            cards: components["schemas"]["StatsCards"];
-            /**
-             * Days
-             * @description One entry per day of the range, oldest first, zero-filled
-             */
-            days: components["schemas"]["StatsDayPublic"][];
-            /** @description Claim to result over the range (±5 %) */
-            processing: components["schemas"]["Percentiles"];
-            /** @description Upload (or requeue) to claim over the range (±5 %) */
-            queue_wait: components["schemas"]["Percentiles"];
-            /**
-             * Failures
-             * @description By error code, most frequent first
-             */
-            failures: components["schemas"]["FailureGroup"][];
-            /**
              * Top Uploaders
              * @description Most uploads within the range first, at most 10
              */
             top_uploaders: components["schemas"]["Uploader"][];
-            /**
-             * Amounts
-             * @description Per day and currency; invoices without a currency are left out
-             */
-            amounts: components["schemas"]["CurrencyAmount"][];
         };
         /** Body_login_api_v1_auth_login_post */
         Body_login_api_v1_auth_login_post: {
+            /** Client Id */
+            client_id?: string | null;
+            /**
+             * Client Secret
+             * Format: password
+             */
+            client_secret?: string | null;
             /** Grant Type */
             grant_type?: string | null;
-            /** Username */
-            username: string;
             /**
              * Password
              * Format: password
@@ -520,13 +562,8 @@ export interface components {
              * @default
              */
             scope: string;
-            /** Client Id */
-            client_id?: string | null;
-            /**
-             * Client Secret
-             * Format: password
-             */
-            client_secret?: string | null;
+            /** Username */
+            username: string;
         };
         /** Body_replace_file_api_v1_invoices__invoice_id__file_put */
         Body_replace_file_api_v1_invoices__invoice_id__file_put: {
@@ -540,24 +577,24 @@ export interface components {
         };
         /** CorrectionPublic */
         CorrectionPublic: {
-            /** Value */
-            value: unknown;
-            by: components["schemas"]["PydanticObjectId"];
             /**
              * At
              * Format: date-time
              */
             at: string;
+            by: components["schemas"]["PydanticObjectId"];
+            /** Value */
+            value: unknown;
         };
         /** CurrencyAmount */
         CurrencyAmount: {
+            /** Currency */
+            currency: string;
             /**
              * Day
              * Format: date
              */
             day: string;
-            /** Currency */
-            currency: string;
             /**
              * Total
              * @description Sum of the processed invoices' totals (a person's correction wins)
@@ -572,8 +609,11 @@ export interface components {
         ErrorBody: {
             /** Detail */
             detail: string;
-            /** Errors */
-            errors?: components["schemas"]["ErrorItem"][] | null;
+            /**
+             * Errors
+             * @default null
+             */
+            errors: components["schemas"]["ErrorItem"][] | null;
         };
         /**
          * ErrorCode
@@ -600,19 +640,10 @@ export interface components {
         };
         /** ExtractionResult */
         ExtractionResult: {
-            /** Ok */
-            ok: boolean;
-            error?: components["schemas"]["ExtractionError"] | null;
-            fields?: components["schemas"]["InvoiceFields"];
-            /** Warnings */
-            warnings?: string[];
-            /**
-             * Pages
-             * @default 0
-             */
-            pages: number;
             /** Content Type */
             content_type?: string | null;
+            error?: components["schemas"]["ExtractionError"] | null;
+            fields?: components["schemas"]["InvoiceFields"];
             /**
              * Method
              * @default none
@@ -621,9 +652,18 @@ export interface components {
             method: "xml" | "pdf_text" | "ocr" | "mixed" | "none";
             /** Ocr Engine */
             ocr_engine?: string | null;
+            /** Ok */
+            ok: boolean;
+            /**
+             * Pages
+             * @default 0
+             */
+            pages: number;
             /** Text */
             text?: string | null;
             timing?: components["schemas"]["Timing"];
+            /** Warnings */
+            warnings?: string[];
         };
         /** FailureGroup */
         FailureGroup: {
@@ -639,17 +679,6 @@ export interface components {
         };
         /** FieldValue[Annotated[Decimal, PlainSerializer]] */
         FieldValue_Annotated_Decimal__PlainSerializer__: {
-            /** Value */
-            value: string;
-            /** Confidence */
-            confidence: number;
-            /**
-             * Source
-             * @enum {string}
-             */
-            source: "ocr" | "pdf_text" | "xml" | "llm";
-            /** Page */
-            page?: number | null;
             /** Bbox */
             bbox?: [
                 number,
@@ -657,44 +686,44 @@ export interface components {
                 number,
                 number
             ] | null;
+            /** Confidence */
+            confidence: number;
+            /** Page */
+            page?: number | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "ocr" | "pdf_text" | "xml" | "llm";
+            /** Value */
+            value: string;
         };
         /** FieldValue[date] */
         FieldValue_date_: {
+            /** Bbox */
+            bbox?: [
+                number,
+                number,
+                number,
+                number
+            ] | null;
+            /** Confidence */
+            confidence: number;
+            /** Page */
+            page?: number | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "ocr" | "pdf_text" | "xml" | "llm";
             /**
              * Value
              * Format: date
              */
             value: string;
-            /** Confidence */
-            confidence: number;
-            /**
-             * Source
-             * @enum {string}
-             */
-            source: "ocr" | "pdf_text" | "xml" | "llm";
-            /** Page */
-            page?: number | null;
-            /** Bbox */
-            bbox?: [
-                number,
-                number,
-                number,
-                number
-            ] | null;
         };
         /** FieldValue[str] */
         FieldValue_str_: {
-            /** Value */
-            value: string;
-            /** Confidence */
-            confidence: number;
-            /**
-             * Source
-             * @enum {string}
-             */
-            source: "ocr" | "pdf_text" | "xml" | "llm";
-            /** Page */
-            page?: number | null;
             /** Bbox */
             bbox?: [
                 number,
@@ -702,19 +731,23 @@ export interface components {
                 number,
                 number
             ] | null;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+            /** Confidence */
+            confidence: number;
+            /** Page */
+            page?: number | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "ocr" | "pdf_text" | "xml" | "llm";
+            /** Value */
+            value: string;
         };
         /**
          * InvoiceCreate
          * @description An upload as the mobile app sends it.
          */
         InvoiceCreate: {
-            /** Filename */
-            filename: string;
             /**
              * Content Base64
              * @description The file's bytes in base64; a `data:` URL is accepted
@@ -722,9 +755,12 @@ export interface components {
             content_base64: string;
             /**
              * Content Type
-             * @description Optional; the bytes' own type wins
+             * @deprecated
+             * @description Ignored: the type is read from the bytes themselves. Accepted so older clients are not refused
              */
             content_type?: string | null;
+            /** Filename */
+            filename: string;
         };
         /** InvoiceError */
         InvoiceError: {
@@ -735,20 +771,20 @@ export interface components {
         };
         /** InvoiceFields */
         InvoiceFields: {
-            invoice_number?: components["schemas"]["FieldValue_str_"] | null;
-            invoice_date?: components["schemas"]["FieldValue_date_"] | null;
-            due_date?: components["schemas"]["FieldValue_date_"] | null;
-            vendor_name?: components["schemas"]["FieldValue_str_"] | null;
-            vendor_address?: components["schemas"]["FieldValue_str_"] | null;
-            vendor_tax_id?: components["schemas"]["FieldValue_str_"] | null;
-            customer_name?: components["schemas"]["FieldValue_str_"] | null;
             currency?: components["schemas"]["FieldValue_str_"] | null;
+            customer_name?: components["schemas"]["FieldValue_str_"] | null;
+            document_type?: components["schemas"]["FieldValue_str_"] | null;
+            due_date?: components["schemas"]["FieldValue_date_"] | null;
+            invoice_date?: components["schemas"]["FieldValue_date_"] | null;
+            invoice_number?: components["schemas"]["FieldValue_str_"] | null;
+            /** Line Items */
+            line_items?: components["schemas"]["LineItem"][];
             subtotal?: components["schemas"]["FieldValue_Annotated_Decimal__PlainSerializer__"] | null;
             tax?: components["schemas"]["FieldValue_Annotated_Decimal__PlainSerializer__"] | null;
             total?: components["schemas"]["FieldValue_Annotated_Decimal__PlainSerializer__"] | null;
-            document_type?: components["schemas"]["FieldValue_str_"] | null;
-            /** Line Items */
-            line_items?: components["schemas"]["LineItem"][];
+            vendor_address?: components["schemas"]["FieldValue_str_"] | null;
+            vendor_name?: components["schemas"]["FieldValue_str_"] | null;
+            vendor_tax_id?: components["schemas"]["FieldValue_str_"] | null;
         };
         /** InvoicePage */
         InvoicePage: {
@@ -776,49 +812,51 @@ export interface components {
         };
         /** InvoicePublic */
         InvoicePublic: {
-            owner_id: components["schemas"]["PydanticObjectId"];
-            org_id: components["schemas"]["PydanticObjectId"];
-            /** Filename */
-            filename: string;
-            /** Content Type */
-            content_type: string;
-            /** Size */
-            size: number;
-            /** Sha256 */
-            sha256: string;
-            /** Pages */
-            pages?: number | null;
-            duplicate_of?: components["schemas"]["PydanticObjectId"] | null;
-            /** @default pending */
-            status: components["schemas"]["InvoiceStatus"];
-            previous_status?: components["schemas"]["InvoiceStatus"] | null;
-            error?: components["schemas"]["InvoiceError"] | null;
             /**
              * Attempts
              * @default 0
              */
             attempts: number;
-            timings?: components["schemas"]["Timings"] | null;
+            /** Content Type */
+            content_type: string;
+            /** Corrections */
+            corrections?: {
+                [key: string]: components["schemas"]["CorrectionPublic"];
+            };
             /**
              * Created At
              * Format: date-time
              */
             created_at?: string;
+            duplicate_of?: components["schemas"]["PydanticObjectId"] | null;
+            error?: components["schemas"]["InvoiceError"] | null;
+            extraction?: components["schemas"]["ExtractionResult"] | null;
+            /** Filename */
+            filename: string;
+            id: components["schemas"]["PydanticObjectId"];
+            org_id: components["schemas"]["PydanticObjectId"];
+            /** Original Filename */
+            original_filename?: string | null;
+            owner_id: components["schemas"]["PydanticObjectId"];
+            /** Pages */
+            pages?: number | null;
+            previous_status?: components["schemas"]["InvoiceStatus"] | null;
+            /** Processed At */
+            processed_at?: string | null;
+            /** @description Set when the invoice is processed or failed */
+            review?: components["schemas"]["Review"] | null;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** @default pending */
+            status: components["schemas"]["InvoiceStatus"];
+            timings?: components["schemas"]["Timings"] | null;
             /**
              * Updated At
              * Format: date-time
              */
             updated_at?: string;
-            /** Processed At */
-            processed_at?: string | null;
-            /** @description Set when the invoice is processed or failed */
-            review?: components["schemas"]["Review"] | null;
-            id: components["schemas"]["PydanticObjectId"];
-            extraction?: components["schemas"]["ExtractionResult"] | null;
-            /** Corrections */
-            corrections?: {
-                [key: string]: components["schemas"]["CorrectionPublic"];
-            };
             /**
              * Values
              * @description Each field's current value: a person's correction, else the machine's
@@ -834,27 +872,8 @@ export interface components {
         InvoiceStatus: "pending" | "processing" | "processed" | "failed";
         /** LineItem */
         LineItem: {
-            /** Description */
-            description?: string | null;
-            /** Quantity */
-            quantity?: string | null;
-            /** Unit Price */
-            unit_price?: string | null;
             /** Amount */
             amount?: string | null;
-            /**
-             * Confidence
-             * @default 0.5
-             */
-            confidence: number;
-            /**
-             * Source
-             * @default ocr
-             * @enum {string}
-             */
-            source: "ocr" | "pdf_text" | "xml" | "llm";
-            /** Page */
-            page?: number | null;
             /** Bbox */
             bbox?: [
                 number,
@@ -862,13 +881,32 @@ export interface components {
                 number,
                 number
             ] | null;
+            /**
+             * Confidence
+             * @default 0.5
+             */
+            confidence: number;
+            /** Description */
+            description?: string | null;
+            /** Page */
+            page?: number | null;
+            /** Quantity */
+            quantity?: string | null;
+            /**
+             * Source
+             * @default ocr
+             * @enum {string}
+             */
+            source: "ocr" | "pdf_text" | "xml" | "llm";
+            /** Unit Price */
+            unit_price?: string | null;
         };
         /** PasswordChange */
         PasswordChange: {
-            /** Old Password */
-            old_password: string;
             /** New Password */
             new_password: string;
+            /** Old Password */
+            old_password: string;
             /**
              * Refresh Token
              * @description The session to keep (the mobile flow); the web app's cookie is used otherwise
@@ -898,40 +936,40 @@ export interface components {
             email: string;
             /** Name */
             name: string;
+            /** Organization */
+            organization: string;
             /**
              * Password
              * @description At least 10 characters, no control characters, not a common password, not your email
              */
             password: string;
-            /** Organization */
-            organization: string;
         };
         /** Review */
         Review: {
-            state: components["schemas"]["ReviewState"];
-            /** Reasons */
-            reasons?: components["schemas"]["ReviewReason"][];
-            /** @description Who confirmed it */
-            by?: components["schemas"]["PydanticObjectId"] | null;
             /**
              * At
              * @description When it was confirmed
              */
             at?: string | null;
+            /** @description Who confirmed it */
+            by?: components["schemas"]["PydanticObjectId"] | null;
+            /** Reasons */
+            reasons?: components["schemas"]["ReviewReason"][];
+            state: components["schemas"]["ReviewState"];
         };
         /** ReviewReason */
         ReviewReason: {
             code: components["schemas"]["ReviewReasonCode"];
             /**
-             * Message
-             * @description For a person: what to check
-             */
-            message: string;
-            /**
              * Field
              * @description The field concerned, for `low_confidence`
              */
             field?: string | null;
+            /**
+             * Message
+             * @description For a person: what to check
+             */
+            message: string;
         };
         /**
          * ReviewReasonCode
@@ -951,16 +989,6 @@ export interface components {
         /** StatsCards */
         StatsCards: {
             /**
-             * Uploads Today
-             * @description Invoices uploaded since 00:00 UTC
-             */
-            uploads_today: number;
-            /**
-             * Processed
-             * @description Invoices processed within the range
-             */
-            processed: number;
-            /**
              * Failed
              * @description Invoices failed within the range
              */
@@ -971,15 +999,25 @@ export interface components {
              */
             in_queue: number;
             /**
+             * Median Processing Ms
+             * @description Claim to result, over the range; null without data
+             */
+            median_processing_ms: number | null;
+            /**
              * Needs Review
              * @description Invoices waiting for a person now (any upload day)
              */
             needs_review: number;
             /**
-             * Median Processing Ms
-             * @description Claim to result, over the range; null without data
+             * Processed
+             * @description Invoices processed within the range
              */
-            median_processing_ms: number | null;
+            processed: number;
+            /**
+             * Uploads Today
+             * @description Invoices uploaded since 00:00 UTC
+             */
+            uploads_today: number;
         };
         /** StatsDayPublic */
         StatsDayPublic: {
@@ -988,14 +1026,14 @@ export interface components {
              * Format: date
              */
             day: string;
-            /** Uploads */
-            uploads: number;
-            /** Processed */
-            processed: number;
             /** Failed */
             failed: number;
+            /** Processed */
+            processed: number;
             processing: components["schemas"]["Percentiles"];
             queue_wait: components["schemas"]["Percentiles"];
+            /** Uploads */
+            uploads: number;
         };
         /** Timing */
         Timing: {
@@ -1005,10 +1043,10 @@ export interface components {
              */
             decode_ms: number;
             /**
-             * Preprocess Ms
+             * Llm Ms
              * @default 0
              */
-            preprocess_ms: number;
+            llm_ms: number;
             /**
              * Ocr Ms
              * @default 0
@@ -1020,10 +1058,10 @@ export interface components {
              */
             parse_ms: number;
             /**
-             * Llm Ms
+             * Preprocess Ms
              * @default 0
              */
-            llm_ms: number;
+            preprocess_ms: number;
             /**
              * Total Ms
              * @default 0
@@ -1032,10 +1070,10 @@ export interface components {
         };
         /** Timings */
         Timings: {
-            /** Queued Ms */
-            queued_ms?: number | null;
             /** Extract Ms */
             extract_ms?: number | null;
+            /** Queued Ms */
+            queued_ms?: number | null;
             /** Total Ms */
             total_ms?: number | null;
         };
@@ -1043,6 +1081,8 @@ export interface components {
         TokenPair: {
             /** Access Token */
             access_token: string;
+            /** Expires In */
+            expires_in: number;
             /** Refresh Token */
             refresh_token: string;
             /**
@@ -1050,21 +1090,19 @@ export interface components {
              * @default bearer
              */
             token_type: string;
-            /** Expires In */
-            expires_in: number;
         };
         /** Uploader */
         Uploader: {
-            user_id: components["schemas"]["PydanticObjectId"];
+            /** Email */
+            email: string | null;
             /**
              * Name
              * @description Null when the user was removed
              */
             name: string | null;
-            /** Email */
-            email: string | null;
             /** Uploads */
             uploads: number;
+            user_id: components["schemas"]["PydanticObjectId"];
         };
         /** UserCreate */
         UserCreate: {
@@ -1085,71 +1123,58 @@ export interface components {
         };
         /** UserPublic */
         UserPublic: {
-            id: components["schemas"]["PydanticObjectId"];
-            /** Email */
-            email: string;
-            /** Name */
-            name: string;
-            role: components["schemas"]["Role"];
-            org_id: components["schemas"]["PydanticObjectId"];
-            /** Disabled */
-            disabled: boolean;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Disabled */
+            disabled: boolean;
+            /** Email */
+            email: string;
+            id: components["schemas"]["PydanticObjectId"];
+            /** Name */
+            name: string;
+            org_id: components["schemas"]["PydanticObjectId"];
+            role: components["schemas"]["Role"];
         };
         /** UserUpdate */
         UserUpdate: {
+            /** Disabled */
+            disabled?: boolean | null;
             /** Name */
             name?: string | null;
             role?: components["schemas"]["Role"] | null;
-            /** Disabled */
-            disabled?: boolean | null;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
         /** WatcherPublic */
         WatcherPublic: {
-            /** Id */
-            id: string;
-            /** Host */
-            host: string;
-            /** Pid */
-            pid: number;
             /**
              * Alive
              * @description A heartbeat arrived within three heartbeat intervals
              */
             alive: boolean;
-            /**
-             * Started At
-             * Format: date-time
-             */
-            started_at: string;
+            /** Failed */
+            failed: number;
+            /** Host */
+            host: string;
+            /** Id */
+            id: string;
+            /** Jobs Running */
+            jobs_running: number;
             /**
              * Last Seen
              * Format: date-time
              */
             last_seen: string;
-            /** Jobs Running */
-            jobs_running: number;
+            /** Pid */
+            pid: number;
             /** Processed */
             processed: number;
-            /** Failed */
-            failed: number;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
         };
     };
     responses: never;
@@ -1160,6 +1185,554 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    root_api_v1_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+    };
+    admin_activity_api_v1_admin_activity_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Activity"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_stats_api_v1_admin_stats_get: {
+        parameters: {
+            query?: {
+                /** @description How many days back, today included */
+                range?: "7d" | "30d" | "90d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminStats"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_watchers_api_v1_admin_watchers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WatcherPublic"][];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    login_api_v1_auth_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["Body_login_api_v1_auth_login_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description The body cannot be parsed (malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts; wait the seconds in Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    logout_api_v1_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    me_api_v1_auth_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_password_api_v1_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refresh_api_v1_auth_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     register_api_v1_auth_register_post: {
         parameters: {
             query?: never;
@@ -1200,18 +1773,40 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts; wait the seconds in Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1220,373 +1815,79 @@ export interface operations {
             };
         };
     };
-    login_api_v1_auth_login_post: {
+    events_api_v1_events_get: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description ISO 8601 timestamp or the last event_id received */
+                since?: string | null;
+            };
+            header?: {
+                /** @description Sent by EventSource on reconnect */
+                "last-event-id"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_login_api_v1_auth_login_post"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description A stream of events */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenPair"];
+                    "text/event-stream": unknown;
                 };
             };
-            /** @description Missing, invalid or expired access token, or wrong credentials */
+            /** @description `since` is neither a timestamp nor an event id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
             401: {
                 headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation Error */
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many attempts; wait the seconds in Retry-After */
+            /** @description Too many live streams open for this user (SSE_CONNECTIONS_PER_USER) */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-        };
-    };
-    refresh_api_v1_auth_refresh_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["RefreshRequest"] | null;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
+            /** @description The database cannot be reached to check the token; retry shortly */
+            503: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenPair"];
-                };
-            };
-            /** @description Missing, invalid or expired access token, or wrong credentials */
-            401: {
-                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    logout_api_v1_auth_logout_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["RefreshRequest"] | null;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing, invalid or expired access token, or wrong credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    change_password_api_v1_auth_password_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PasswordChange"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing, invalid or expired access token, or wrong credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    me_api_v1_auth_me_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserPublic"];
-                };
-            };
-        };
-    };
-    list_users_api_v1_users_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserPublic"][];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    create_user_api_v1_users_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["UserCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserPublic"];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflicts with what is stored */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    update_user_api_v1_users__user_id__patch: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: components["schemas"]["PydanticObjectId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["UserUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserPublic"];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to you */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflicts with what is stored */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1623,13 +1924,35 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePage"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1656,26 +1979,54 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The file is over the size limit */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
-            /** @description The bytes are not an image or a PDF */
+            /** @description The bytes are not an image, a PDF or an XML e-invoice */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description The file is empty, damaged, truncated, too large in pixels or pages, or not valid base64 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -1701,26 +2052,63 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
+            /** @description The body cannot be parsed (malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The file is over the size limit */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
-            /** @description The bytes are not an image or a PDF */
+            /** @description The bytes are not an image, a PDF or an XML e-invoice */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description The file is empty, damaged, truncated, too large in pixels or pages, or not valid base64 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -1744,13 +2132,44 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1773,13 +2192,44 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1808,165 +2258,16 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
                 headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
-            };
-        };
-    };
-    download_file_api_v1_invoices__invoice_id__file_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                invoice_id: components["schemas"]["PydanticObjectId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The original bytes */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    replace_file_api_v1_invoices__invoice_id__file_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                invoice_id: components["schemas"]["PydanticObjectId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "multipart/form-data": components["schemas"]["Body_replace_file_api_v1_invoices__invoice_id__file_put"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InvoicePublic"];
-                };
-            };
-            /** @description The file is over the size limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The bytes are not an image or a PDF */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The file is empty, damaged, truncated, too large in pixels or pages, or not valid base64 */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    reprocess_api_v1_invoices__invoice_id__reprocess_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                invoice_id: components["schemas"]["PydanticObjectId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InvoicePublic"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    page_image_api_v1_invoices__invoice_id__pages__number__get: {
-        parameters: {
-            query?: {
-                /** @description Width of the image in pixels */
-                width?: number;
-                /** @description png or webp; default from Accept, else png */
-                format?: ("png" | "webp") | null;
-            };
-            header?: {
-                accept?: string | null;
-                "if-none-match"?: string | null;
-            };
-            path: {
-                invoice_id: components["schemas"]["PydanticObjectId"];
-                /** @description 1-based page number */
-                number: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The page as an image; `X-Page-Width`/`X-Page-Height` give the box coordinates' space */
-            200: {
-                headers: {
-                    /** @description Page width in box units */
-                    "X-Page-Width"?: number;
-                    /** @description Page height in box units */
-                    "X-Page-Height"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "image/png": unknown;
-                    "image/webp": unknown;
-                };
-            };
-            /** @description Not modified (If-None-Match matched the ETag) */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Not found, or not visible to you */
             404: {
@@ -1977,9 +2278,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2008,6 +2329,17 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not found, or not visible to you */
             404: {
                 headers: {
@@ -2026,40 +2358,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    admin_stats_api_v1_admin_stats_get: {
-        parameters: {
-            query?: {
-                /** @description How many days back, today included */
-                range?: "7d" | "30d" | "90d";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminStats"];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2067,18 +2367,319 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download_file_api_v1_invoices__invoice_id__file_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: components["schemas"]["PydanticObjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The original bytes, as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    admin_watchers_api_v1_admin_watchers_get: {
+    replace_file_api_v1_invoices__invoice_id__file_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: components["schemas"]["PydanticObjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_replace_file_api_v1_invoices__invoice_id__file_put"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicePublic"];
+                };
+            };
+            /** @description The body cannot be parsed (malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The bytes are not an image, a PDF or an XML e-invoice */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The file is empty, damaged, truncated, too large in pixels or pages, or not valid base64 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    page_image_api_v1_invoices__invoice_id__pages__number__get: {
+        parameters: {
+            query?: {
+                /** @description Width of the image in pixels */
+                width?: number;
+                /** @description png or webp; default from Accept, else png */
+                format?: ("png" | "webp") | null;
+            };
+            header?: {
+                accept?: string | null;
+                "if-none-match"?: string | null;
+            };
+            path: {
+                invoice_id: components["schemas"]["PydanticObjectId"];
+                /** @description 1-based page number */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as an image; `X-Page-Width`/`X-Page-Height` give the box coordinates' space */
+            200: {
+                headers: {
+                    /** @description Page height in box units */
+                    "X-Page-Height"?: number;
+                    /** @description Page width in box units */
+                    "X-Page-Width"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                    "image/webp": unknown;
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reprocess_api_v1_invoices__invoice_id__reprocess_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: components["schemas"]["PydanticObjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicePublic"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users_api_v1_users_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2093,7 +2694,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WatcherPublic"][];
+                    "application/json": components["schemas"]["UserPublic"][];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Authenticated, but not allowed to do this */
@@ -2105,56 +2717,115 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-        };
-    };
-    admin_activity_api_v1_admin_activity_get: {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Activity"];
-                };
-            };
-            /** @description Authenticated, but not allowed to do this */
-            403: {
-                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
         };
     };
-    root_api_v1_get: {
+    create_user_api_v1_users_post: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with what is stored */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["schemas"]["PydanticObjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -2162,9 +2833,74 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Missing, invalid or expired access token, or wrong credentials */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with what is stored */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body or file is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request breaks a rule; `detail` states it, `errors` lists each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable; retry after the seconds in Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2207,6 +2943,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
