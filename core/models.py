@@ -217,6 +217,7 @@ class StatsDay(Document):
     processed: int = 0  # invoices that reached `processed` that day
     failed: int = 0  # … and `failed`
     needs_review: int = 0  # of the day's uploads, those waiting for a person now
+    in_queue: int = 0  # of the day's uploads, those pending or processing now
     processing_ms: dict[str, int] = Field(default_factory=dict)  # histogram: bucket (core.stats) -> count
     queue_ms: dict[str, int] = Field(default_factory=dict)
     failures: dict[str, FailureCount] = Field(default_factory=dict)  # error code ->
@@ -241,6 +242,10 @@ class StatsRollup(Document):
     id: PydanticObjectId  # type: ignore[assignment]
     checked_until: datetime | None = None
     dirty: list[DirtyDay] = Field(default_factory=list)
+    # The history before the first refresh, counted newest day first (core.stats.count_history)
+    history_next: datetime | None = None  # the next day to count; None when all are counted
+    history_first: datetime | None = None  # the day of the first upload
+    history_lease: Lease | None = None
 
     class Settings:
         name = "stats_rollups"

@@ -10,6 +10,7 @@ days touched since its last run:
   `processed_at`) marks that day dirty first (`mark_dirty`).
 Writers stamp `updated_at` a moment before their write lands, so each run looks back `MARGIN` before where
 the previous one stopped, and a dirty mark is kept (and recounted again) until it is older than `MARGIN`.
+The days before an organization's first refresh are counted once by `count_history`, in the background.
 
 Durations go into log-spaced histogram buckets (each 10 % wider than the previous), so percentiles over any
 range come from summing buckets: exact counts, durations within ±5 %.
@@ -18,6 +19,7 @@ range come from summing buckets: exact counts, durations within ±5 %.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -75,19 +77,30 @@ async def mark_dirty(org_id: PydanticObjectId, *moments: datetime | None) -> Non
         )
 
 
-async def refresh(org_id: PydanticObjectId) -> int:
-    """Bring the organization's `StatsDay` documents up to date; returns how many days were recounted."""
+@dataclass(frozen=True)
+class Progress:
+    recounted: int  # days recounted by this refresh
+    history_from: datetime | None  # while the history is still being counted: the oldest day counted so far
+
+
+async def refresh(org_id: PydanticObjectId) -> Progress:
+    """Bring the organization's `StatsDay` documents up to date with what changed since the last refresh.
+
+    The first refresh of an organization that already has invoices only records where the history ends; the
+    history itself (every day since the first upload) is counted by `count_history`, newest day first, off
+    the request path: on the embedded database that takes about a minute per 100,000 invoices.
+    """
     now = utcnow()
     rollups = StatsRollup.get_pymongo_collection()
     state = await rollups.find_one({"_id": org_id}) or {}
     checked_until = state.get("checked_until")
     days: set[datetime] = {day_of(mark["day"]) for mark in state.get("dirty") or []}
     invoices = Invoice.get_pymongo_collection()
+    sets: dict[str, Any] = {"checked_until": now}
     if checked_until is None:
         first = await invoices.find_one({"org_id": org_id}, {"created_at": 1}, sort=[("org_id", 1), ("created_at", 1)])
         if first is not None:
-            start = day_of(first["created_at"])
-            days.update(start + DAY * i for i in range((day_of(now) - start).days + 1))
+            sets.update(history_next=day_of(now), history_first=day_of(first["created_at"]))
     else:
         changed = invoices.find(
             {"org_id": org_id, "updated_at": {"$gte": checked_until - MARGIN}}, {"created_at": 1, "processed_at": 1}
@@ -96,11 +109,44 @@ async def refresh(org_id: PydanticObjectId) -> int:
             days.update(day_of(document[key]) for key in ("created_at", "processed_at") if document.get(key))
     await recount(org_id, days)
     await rollups.update_one(
-        {"_id": org_id},
-        {"$set": {"checked_until": now}, "$pull": {"dirty": {"at": {"$lt": now - MARGIN}}}},
-        upsert=True,
+        {"_id": org_id}, {"$set": sets, "$pull": {"dirty": {"at": {"$lt": now - MARGIN}}}}, upsert=True
     )
-    return len(days)
+    history_next = sets.get("history_next", state.get("history_next"))
+    return Progress(len(days), history_next + DAY if history_next is not None else None)
+
+
+HISTORY_LEASE = timedelta(seconds=60)
+HISTORY_DAYS_PER_STEP = 2
+
+
+async def count_history(org_id: PydanticObjectId) -> bool:
+    """Count the organization's past days, newest first, a few at a time, under a lease so that one process
+    does it (a process that dies mid-way lets the lease lapse and the next caller goes on from where it
+    stopped). Returns False when another process holds the lease or nothing is left."""
+    rollups = StatsRollup.get_pymongo_collection()
+    token = uuid.uuid4().hex
+    now = utcnow()
+    taken = await rollups.update_one(
+        {"_id": org_id, "history_next": {"$ne": None}, "history_lease.until": {"$not": {"$gt": now}}},
+        {"$set": {"history_lease": {"owner": token, "until": now + HISTORY_LEASE}}},
+    )
+    if taken.matched_count == 0:
+        return False
+    while True:
+        state = await rollups.find_one({"_id": org_id, "history_lease.owner": token})
+        if state is None or state.get("history_next") is None:
+            return True
+        newest, first = day_of(state["history_next"]), day_of(state["history_first"])
+        oldest = max(first, newest - DAY * (HISTORY_DAYS_PER_STEP - 1))
+        await recount(org_id, [oldest + DAY * i for i in range((newest - oldest).days + 1)])
+        done = oldest <= first
+        await rollups.update_one(
+            {"_id": org_id, "history_lease.owner": token},
+            {"$set": {"history_next": None if done else oldest - DAY,
+                      "history_lease": None if done else {"owner": token, "until": utcnow() + HISTORY_LEASE}}},
+        )
+        if done:
+            return True
 
 
 @dataclass
@@ -109,6 +155,7 @@ class _Day:
     processed: int = 0
     failed: int = 0
     needs_review: int = 0
+    in_queue: int = 0
     processing_ms: dict[str, int] = field(default_factory=dict)
     queue_ms: dict[str, int] = field(default_factory=dict)
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -116,7 +163,8 @@ class _Day:
     amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
-_CREATED_FIELDS = {"created_at": 1, "owner_id": 1, "review.state": 1}
+_CREATED_FIELDS = {"created_at": 1, "owner_id": 1, "review.state": 1, "status": 1}
+_QUEUED = (InvoiceStatus.pending.value, InvoiceStatus.processing.value)
 _FINISHED_FIELDS = {
     "processed_at": 1, "status": 1, "timings": 1, "error": 1,
     **{f"{where}.{name}.value": 1 for where in ("extraction.fields", "corrections") for name in ("total", "currency")},
@@ -137,6 +185,8 @@ async def recount(org_id: PydanticObjectId, days: Iterable[datetime]) -> None:
             day.uploaders[owner] = day.uploaders.get(owner, 0) + 1
             if (document.get("review") or {}).get("state") == "needs_review":
                 day.needs_review += 1
+            if document.get("status") in _QUEUED:
+                day.in_queue += 1
         async for document in invoices.find({"org_id": org_id, "processed_at": in_range}, _FINISHED_FIELDS):
             _count_finished(counted[day_of(document["processed_at"])], document)
         await StatsDay.get_pymongo_collection().bulk_write([
@@ -191,7 +241,7 @@ def _decimal(value: Any) -> Decimal | None:
 def _stored(org_id: PydanticObjectId, day: datetime, counts: _Day, now: datetime) -> dict[str, Any]:
     return {
         "org_id": org_id, "day": day, "uploads": counts.uploads, "processed": counts.processed,
-        "failed": counts.failed, "needs_review": counts.needs_review, "processing_ms": counts.processing_ms,
+        "failed": counts.failed, "needs_review": counts.needs_review, "in_queue": counts.in_queue, "processing_ms": counts.processing_ms,
         "queue_ms": counts.queue_ms, "uploaders": counts.uploaders,
         "failures": {code: {"count": f["count"], "message": f["message"]} for code, f in counts.failures.items()},
         "amounts": {currency: str(total) for currency, total in counts.amounts.items()},

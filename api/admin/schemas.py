@@ -60,6 +60,9 @@ class AdminStats(BaseModel):
     range: StatsRange
     start: date = Field(description="First day of the range (UTC)")
     end: date = Field(description="Last day of the range: today (UTC)")
+    complete: bool = Field(description="False while the history from before the first look is still being "
+                                       "counted (in the background, newest day first)")
+    counted_from: date | None = Field(description="While not complete: the oldest day counted so far")
     cards: StatsCards
     days: list[StatsDayPublic] = Field(description="One entry per day of the range, oldest first, zero-filled")
     processing: Percentiles = Field(description="Claim to result over the range (±5 %)")

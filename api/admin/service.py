@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
@@ -15,7 +17,9 @@ from api.admin.schemas import (
 )
 from core import stats
 from core.config import Settings
-from core.models import Invoice, InvoiceStatus, StatsDay, User, WatcherHeartbeat, utcnow
+from core.models import Invoice, StatsDay, User, WatcherHeartbeat, utcnow
+
+log = logging.getLogger("invoicer.api")
 
 TOP_UPLOADERS = 10
 # Activity reads recent invoices through the (org_id, updated_at) index in widening windows, because a
@@ -27,20 +31,37 @@ def _percentiles(histogram: dict[str, int]) -> Percentiles:
     return Percentiles(p50_ms=stats.percentile(histogram, 0.5), p95_ms=stats.percentile(histogram, 0.95))
 
 
+_HISTORY_TASKS: set[asyncio.Task] = set()  # referenced until done, so they are not garbage-collected
+
+
+def _count_history_in_background(org_id: PydanticObjectId) -> None:
+    task = asyncio.create_task(stats.count_history(org_id))
+    _HISTORY_TASKS.add(task)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task) -> None:
+    _HISTORY_TASKS.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("counting the dashboard's history stopped: %r; the next request goes on", task.exception())
+
+
 async def dashboard(org_id: PydanticObjectId, range_: StatsRange) -> AdminStats:
-    await stats.refresh(org_id)
+    progress = await stats.refresh(org_id)
+    if progress.history_from is not None:
+        _count_history_in_background(org_id)
     today = stats.day_of(utcnow())
     start = today - timedelta(days=int(range_.rstrip("d")) - 1)
     collection_days = await StatsDay.get_pymongo_collection().find(
         {"org_id": org_id, "day": {"$gte": start}}, {"_id": 0, "org_id": 0}
     ).to_list()
     by_day = {stats.day_of(d["day"]): d for d in collection_days}
-    waiting = await (await StatsDay.get_pymongo_collection().aggregate([
-        {"$match": {"org_id": org_id}}, {"$group": {"_id": None, "n": {"$sum": "$needs_review"}}},
+    # "Now" numbers over every day, not only the range: an upload of last year may still wait for a person.
+    now_counts = await (await StatsDay.get_pymongo_collection().aggregate([
+        {"$match": {"org_id": org_id}},
+        {"$group": {"_id": None, "needs_review": {"$sum": "$needs_review"}, "in_queue": {"$sum": "$in_queue"}}},
     ])).to_list()
-    in_queue = await Invoice.get_pymongo_collection().count_documents(
-        {"status": {"$in": [InvoiceStatus.pending.value, InvoiceStatus.processing.value]}, "org_id": org_id}
-    )
+    waiting = now_counts[0] if now_counts else {"needs_review": 0, "in_queue": 0}
     processing: dict[str, int] = {}
     queue: dict[str, int] = {}
     uploaders: dict[str, int] = {}
@@ -68,11 +89,12 @@ async def dashboard(org_id: PydanticObjectId, range_: StatsRange) -> AdminStats:
         ))
     cards = StatsCards(
         uploads_today=series[-1].uploads, processed=sum(d.processed for d in series),
-        failed=sum(d.failed for d in series), in_queue=in_queue, needs_review=waiting[0]["n"] if waiting else 0,
+        failed=sum(d.failed for d in series), in_queue=waiting["in_queue"], needs_review=waiting["needs_review"],
         median_processing_ms=stats.percentile(processing, 0.5),
     )
     return AdminStats(
-        range=range_, start=start.date(), end=today.date(), cards=cards, days=series,
+        range=range_, start=start.date(), end=today.date(), complete=progress.history_from is None,
+        counted_from=progress.history_from.date() if progress.history_from else None, cards=cards, days=series,
         processing=_percentiles(processing), queue_wait=_percentiles(queue),
         failures=sorted(failures.values(), key=lambda f: (-f.count, f.code)),
         top_uploaders=await _uploaders(org_id, uploaders), amounts=amounts,

@@ -7,7 +7,7 @@ import io
 
 from PIL import Image, ImageDraw
 
-from tests.api.conftest import add_employee
+from tests.factories import add_employee
 from tests.api.test_review_support import scripted_jpeg
 
 

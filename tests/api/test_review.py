@@ -11,7 +11,7 @@ import httpx
 import pytest
 import socketio
 
-from tests.api.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.api.test_review_support import running_stack, scripted_jpeg, wait_status
 
 

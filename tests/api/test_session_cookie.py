@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 
 CSRF = {"X-Requested-With": "invoicer"}
 NEW_PASSWORD = "a brand new passphrase"
