@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import subprocess
@@ -20,11 +21,11 @@ from rich.console import Console
 from core.config import Settings, get_settings
 from core.db import describe_database
 from core.embedded import EmbeddedServer, embedded_uri, start_embedded
-from core.logging import log_config
+from core.logging import configure_logging, log_config
 
 # soft_wrap: a line longer than the terminal (or than 80 columns, when the output is a file) stays one line.
 console = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+log = logging.getLogger("invoicer")
 PR_SET_PDEATHSIG = 1
 
 
@@ -50,20 +51,20 @@ def ensure_database(settings: Settings, *, create: bool = True) -> tuple[str, Em
     DATA_DIR says so instead of quietly working on a new, empty database. Either way it says which one it uses.
     """
     if settings.mongodb_uri:
-        stderr.print(f"Database: {describe_database(settings.mongodb_uri, settings.mongodb_db)}")
+        log.info("database: %s", describe_database(settings.mongodb_uri, settings.mongodb_db))
         return settings.mongodb_uri, None
     uri = embedded_uri(settings.embedded_db_port)
     where = f"embedded, data in {settings.data_dir / 'db'}"
     if _embedded_answers(uri):
-        stderr.print(f"Database: {describe_database(uri, settings.mongodb_db)} (the running {where})")
+        log.info("database: %s (the running %s)", describe_database(uri, settings.mongodb_db), where)
         return uri, None
     if not create and not (settings.data_dir / "db").is_dir():
-        stderr.print(f"[red]No database in {settings.data_dir / 'db'} and none running on port "
-                     f"{settings.embedded_db_port}.[/] Start the stack with `invoicer up` (or `invoicer db`), "
-                     "or point DATA_DIR or MONGODB_URI at the database to use.")
+        log.error("no database in %s and none running on port %d: start the stack with `invoicer up` (or "
+                  "`invoicer db`), or point DATA_DIR or MONGODB_URI at the database to use",
+                  settings.data_dir / "db", settings.embedded_db_port)
         raise typer.Exit(2)
     server = _start_embedded(settings)
-    stderr.print(f"Database: {describe_database(uri, settings.mongodb_db)} (started: {where})")
+    log.info("database: %s (started: %s)", describe_database(uri, settings.mongodb_db), where)
     return uri, server
 
 
@@ -72,6 +73,7 @@ def db(
 ) -> None:
     """Run the embedded database (SecantusDB) in the foreground, data kept in DATA_DIR/db."""
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     if port:
         settings = settings.model_copy(update={"embedded_db_port": port})
     server = _start_embedded(settings)
@@ -87,6 +89,7 @@ def serve(factory: str, host: str | None, port: int | None, workers: int = 1) ->
     import uvicorn
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     uri, server = ensure_database(settings)
     os.environ["MONGODB_URI"] = uri
     # Every process of one stack must share the secret, or the API's tokens would not verify elsewhere.
@@ -103,6 +106,8 @@ def serve(factory: str, host: str | None, port: int | None, workers: int = 1) ->
             log_level=settings.log_level.lower(),
             access_log=False,  # the API writes its own access line (with user and request id)
             server_header=False,
+            # Forwarded headers are read by the API itself, only from TRUSTED_PROXIES (uvicorn would believe any local peer).
+            proxy_headers=False,
             # Open SSE streams never finish on their own; without a bound, SIGTERM would wait forever.
             timeout_graceful_shutdown=5,
         )
@@ -140,6 +145,7 @@ def up(
     """Start everything for a newcomer: embedded database, API (with Socket.IO) and watcher. Ctrl-C stops all."""
     stop = _stop_on_signals()  # first, so that Ctrl-C during start-up also stops everything cleanly
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     host = host or settings.api_host
     port = port or settings.api_port
     uri, server = ensure_database(settings)
@@ -184,16 +190,16 @@ def _supervise(
     while not stop.is_set():
         for child in children:
             if child.poll() is not None:
-                console.print(f"[red]{' '.join(map(str, child.args[1:2]))} exited with code {child.returncode}[/]")
+                log.error("`invoicer %s` exited with code %s; stopping the rest", child.args[1], child.returncode)
                 return 1
         if server is not None and server.process.poll() is not None:
-            console.print(f"[yellow]The embedded database exited (code {server.process.returncode}); "
-                          "starting it again[/]")
+            log.warning("the embedded database exited (code %s); starting it again", server.process.returncode)
             try:
                 server.process = _start_embedded(settings).process
             except RuntimeError as exc:
-                console.print(f"[red]The embedded database cannot start again: {exc}[/]")
+                log.error("the embedded database cannot start again: %s", exc)
                 return 1
+            log.info("the embedded database is back; the API and the watcher reconnect by themselves")
         stop.wait(0.2)
     return 0
 

@@ -14,6 +14,7 @@ from api.users.schemas import UserCreate
 from cli.stack import ensure_database
 from core.config import get_settings
 from core.db import connect
+from core.logging import configure_logging
 from core.models import Organization, Role
 
 console = Console()
@@ -39,6 +40,7 @@ def create(
 
 async def _create(data: UserCreate, organization: str) -> None:
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     uri, server = ensure_database(settings, create=False)
     client, _ = await connect(settings, uri)
     try:

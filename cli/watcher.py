@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated, Any
 
 import typer
@@ -27,7 +28,7 @@ def _with_database(settings: Settings) -> Settings:
     if not settings.mongodb_uri:
         settings = settings.model_copy(update={"mongodb_uri": embedded_uri(settings.embedded_db_port)})
     assert settings.mongodb_uri is not None
-    typer.echo(f"Database: {describe_database(settings.mongodb_uri, settings.mongodb_db)}", err=True)
+    logging.getLogger("invoicer").info("database: %s", describe_database(settings.mongodb_uri, settings.mongodb_db))
     return settings
 
 
@@ -50,8 +51,9 @@ def watcher(
     Run as many as you like, on any machines: each invoice is processed by one of them. SIGTERM or Ctrl-C
     stops claiming, lets running jobs finish (SHUTDOWN_GRACE_SECONDS), hands the rest back, and exits 0.
     """
-    settings = _with_database(get_settings())
+    settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    settings = _with_database(settings)
     service = Watcher(settings, group=group, watcher_id=watcher_id, concurrency=concurrency, prefetch=prefetch)
     try:
         asyncio.run(service.run())
@@ -90,7 +92,9 @@ def reprocess(
     if error_code:
         query["error.code"] = error_code
     statuses = (InvoiceStatus.failed,) if failed else transitions.REPROCESSABLE
-    settings = _with_database(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    settings = _with_database(settings)
     counts = asyncio.run(_requeue(settings, query, statuses, dry_run))
     total = sum(counts.values())
     verb = "would be queued again" if dry_run else "queued again"

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.asynchronous.database import AsyncDatabase
 
+from core.auth import NotAuthenticated, load_active_user
 from core.config import Settings
 from core.models import Role, User
-from core.security import InvalidToken, decode_token
 from realtime.events import admin_room, user_room
 
 
@@ -39,29 +37,13 @@ class Principal:
 
 
 async def authenticate(token: object, settings: Settings, database: AsyncDatabase) -> Principal:
-    """The principal behind an access token, or `Refused` saying why.
-
-    Role and organisation come from the stored user, not the token, so a demotion or a
-    disabled account takes effect at the next connect rather than at token expiry.
-    """
-    if not isinstance(token, str) or not token.strip():
-        raise Refused("authentication required: send an access token")
+    """The principal behind an access token (`core.auth`), or `Refused` saying why."""
     try:
-        claims = decode_token(
-            token.strip(), secret=settings.resolved_jwt_secret(), algorithm=settings.jwt_algorithm,
-            expected_type="access",
+        user, claims = await load_active_user(
+            token, settings, database[User.Settings.name], {"org_id": 1, "role": 1}
         )
-    except InvalidToken as exc:
-        raise Refused(f"invalid token: {exc}") from None
-    try:
-        user_id = ObjectId(claims.subject)
-    except InvalidId:
-        raise Refused("invalid token: unknown user") from None
-    user = await database[User.Settings.name].find_one(
-        {"_id": user_id}, {"org_id": 1, "role": 1, "disabled": 1}
-    )
-    if user is None or user.get("disabled"):
-        raise Refused("the account does not exist or is disabled")
+    except NotAuthenticated as exc:
+        raise Refused(str(exc)) from None
     return Principal(
         user_id=str(user["_id"]), org_id=str(user["org_id"]), role=Role(user.get("role", Role.employee)),
         expires_at=claims.expires_at,

@@ -217,8 +217,10 @@ class ChangeTranslator:
         if entry is not None:
             events.append(status_event(invoice_id, owner_id, org_id, entry, document))
         corrected = _corrected_fields(changes, change.get("removed") or [])
-        if entry is None and any(key.split(".", 1)[0] == "review" for key in changes):
-            corrected = sorted({*corrected, "review"})  # a confirmation (a status event covers a final write's)
+        if entry is None and not corrected and any(key.split(".", 1)[0] == "review" for key in changes):
+            # A confirmation. A status event covers a final write's review, and a correction's event its fields
+            # (the review that follows them is part of it).
+            corrected = ["review"]
         if corrected:
             moment = changes.get("updated_at") or (document or {}).get("updated_at") or written_at
             payload = {"event_id": event_id(moment, invoice_id, "updated"), "id": invoice_id,
