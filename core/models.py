@@ -262,39 +262,3 @@ DOCUMENT_MODELS: list[type[Document]] = [
     StatsRollup,
 ]
 
-
-def status_update(
-    new: InvoiceStatus,
-    previous: InvoiceStatus | None,
-    now: datetime,
-    *,
-    error: InvoiceError | None = None,
-) -> dict[str, dict[str, Any]]:
-    """The `$set`/`$push` of one status transition, so every writer records it the same way.
-
-    `previous_status` and the bounded `status_history` let the realtime server emit
-    `previous_status` and replay missed changes without needing change-stream pre-images.
-    """
-    change = StatusChange(status=new, previous_status=previous, at=now, error=error)
-    return {
-        "$set": {
-            "status": new.value,
-            "previous_status": previous.value if previous else None,
-            "updated_at": now,
-            "error": error.model_dump() if error else None,
-        },
-        "$push": {
-            "status_history": {"$each": [change.model_dump(mode="python")], "$slice": -STATUS_HISTORY_LIMIT}
-        },
-    }
-
-
-def requeue_update(now: datetime, previous: InvoiceStatus) -> dict[str, dict[str, Any]]:
-    """Back to `pending` for a fresh extraction (reprocess, new file): the attempt count starts over and any
-    lease is dropped, so a watcher still working on it loses its fenced write."""
-    update = status_update(InvoiceStatus.pending, previous, now)
-    update["$set"].update(
-        {"lease": None, "attempts": 0, "retry_at": None, "queued_at": now, "extraction": None, "timings": None,
-         "processed_at": None}
-    )
-    return update
