@@ -29,7 +29,8 @@ def _same(name: str, a: object, b: object) -> bool:
 
 
 def _agree(rule: FieldValue, llm: FieldValue) -> FieldValue:
-    confidence = min(_AGREEMENT_CAP, max(rule.confidence, llm.confidence) + _AGREEMENT_BONUS)
+    # Agreement never lowers what the rules were already surer of than the cap.
+    confidence = max(rule.confidence, min(_AGREEMENT_CAP, max(rule.confidence, llm.confidence) + _AGREEMENT_BONUS))
     return rule.model_copy(update={"confidence": round(confidence, 3)})
 
 

@@ -13,6 +13,10 @@ from extraction.models import InvoiceFields
 from extraction.parsing import RuleReading
 
 
+# Below this calibrated confidence a value the rules did not find is left out.
+MIN_CONFIDENCE = 0.2
+
+
 def choose(reading: RuleReading, model: ChoiceModel | None = None) -> InvoiceFields:
     """The fields with the trained model's choice and calibrated confidence."""
     model = model or default_model()
@@ -26,6 +30,9 @@ def choose(reading: RuleReading, model: ChoiceModel | None = None) -> InvoiceFie
             update[name] = None
             continue
         candidate, confidence = best
+        if confidence < MIN_CONFIDENCE and getattr(reading.fields, name) is None:
+            update[name] = None  # a guess the rules did not make either, and rarely right: leave it empty
+            continue
         update[name] = candidate.field_value(confidence, reading)
     return reading.fields.model_copy(update=update)
 

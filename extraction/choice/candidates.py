@@ -168,6 +168,7 @@ def money_candidates(reading: RuleReading) -> list[Candidate]:
             "adds_to_total": float(any(value + t in labelled_totals for t in taxes if t != value)
                                    or any(s + value in labelled_totals for s in subtotals if s != value)),
             "line_sum": float(line_sum is not None and value == line_sum),
+            "adds_to_largest": float(value != largest and any(value + other == largest for other in values if other != value)),
             "amounts": math.log2(1 + len(values)) / 7,
             "pdf_text": pdf,
         }
@@ -177,6 +178,12 @@ def money_candidates(reading: RuleReading) -> list[Candidate]:
         for name in MONEY_FIELDS:
             features[f"rule_{name}"], features[f"rule_{name}_confidence"] = _rule(reading, name, value)
         features.update(_place_features(layout, places[value], median_height))
+        # Cues that mean more together than apart (a linear model cannot multiply them itself).
+        features["total_label_and_largest"] = features["label_total"] * features["largest"]
+        features["total_label_and_closes"] = features["label_total"] * max(
+            features["subtotal_plus_tax"], features["cash_minus_change"], features["sum_of_two"]
+        )
+        features["total_label_low_on_page"] = features["label_total"] * features["last_y"]
         candidates.append(Candidate(value, features, places[value]))
     return candidates
 
@@ -307,6 +314,20 @@ def vendor_candidates(reading: RuleReading) -> list[Candidate]:
 
 CandidateFinder = Callable[[RuleReading], list[Candidate]]
 
+# Fields a document often does not have (a receipt without tax, an invoice without a due date): a
+# candidate is only eligible when something points at it as that field (a label, the arithmetic, or
+# the rules' own pick); otherwise the field stays empty rather than filled with the likeliest date.
+_CUES: dict[str, tuple[str, ...]] = {
+    "subtotal": ("label_subtotal", "rule_subtotal", "adds_to_total", "adds_to_largest", "line_sum", "label_total"),
+    "tax": ("label_tax", "rule_tax", "adds_to_total", "adds_to_largest"),
+    "due_date": ("label_due_date", "rule_due_date"),
+}
+
+
+def eligible(field_name: str, candidate: Candidate) -> bool:
+    cues = _CUES.get(field_name)
+    return cues is None or any(candidate.features.get(cue, 0.0) > 0 for cue in cues)
+
 # Which candidates each learned field chooses among (the money and date models share their lists).
 FINDERS: dict[str, CandidateFinder] = {
     "total": money_candidates,
@@ -319,12 +340,31 @@ FINDERS: dict[str, CandidateFinder] = {
 }
 
 
+def document_features(reading: RuleReading) -> dict[str, float]:
+    """What kind of document and reading this is: how much to trust any candidate of it."""
+    layout = reading.layout
+    confidences = [word.confidence for cell in layout.cells for word in cell.words]
+    width, height = next(iter(layout.page_sizes.values()), (1.0, 1.0))
+    return {
+        "doc_ocr": statistics.fmean(confidences) if confidences else 0.0,
+        "doc_narrow": min(1.5, width / height) if height else 1.0,
+        "doc_rows": math.log2(1 + len(layout.rows)) / 8,
+        "doc_pages": min(4, len(layout.page_sizes)) / 4,
+    }
+
+
 def all_candidates(reading: RuleReading) -> dict[str, list[Candidate]]:
     """Candidates per learned field; lists shared by several fields are built once."""
     built: dict[CandidateFinder, list[Candidate]] = {}
     result = {}
+    shared = document_features(reading)
     for name, finder in FINDERS.items():
         if finder not in built:
             built[finder] = finder(reading)
-        result[name] = [_located(reading, name, Candidate(c.value, c.features, c.places, c.located)) for c in built[finder]]
+            for candidate in built[finder]:
+                candidate.features.update(shared)
+        result[name] = [
+            _located(reading, name, Candidate(c.value, c.features, c.places, c.located))
+            for c in built[finder] if eligible(name, c)
+        ]
     return result

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 MODEL_PATH = Path(__file__).with_name("choice.json")
+# 1.0 is for values read exactly (XML); a learned choice, however often right, stays below it.
+MAX_CONFIDENCE = 0.99
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,13 @@ class FieldModel:
     def scores(self, rows: list[dict[str, float]]) -> np.ndarray:
         """The raw score of each candidate (higher: more likely the field's value)."""
         z = ((self.matrix(rows) - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
     def calibrated(self, score: float) -> float:
         """How often a value chosen with this raw score was right on documents the model had not seen."""
         if len(self.calibration_x) == 0:
-            return float(score)
-        return float(np.interp(score, self.calibration_x, self.calibration_y))
+            return min(MAX_CONFIDENCE, float(score))
+        return min(MAX_CONFIDENCE, float(np.interp(score, self.calibration_x, self.calibration_y)))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +60,7 @@ class FieldModel:
         return cls(
             features=tuple(data["features"]),
             mean=np.array(data["mean"], dtype=float),
-            scale=np.array(data["scale"], dtype=float),
+            scale=np.where(np.array(data["scale"], dtype=float) > 0, np.array(data["scale"], dtype=float), 1.0),
             coef=np.array(data["coef"], dtype=float),
             intercept=float(data["intercept"]),
             calibration_x=np.array(data["calibration_x"], dtype=float),

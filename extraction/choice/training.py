@@ -145,7 +145,7 @@ def _fit_scorer(rows: list[dict[str, float]], right: np.ndarray) -> FieldModel:
     matrix = np.array([[row.get(name, 0.0) for name in names] for row in rows], dtype=float)
     mean = matrix.mean(axis=0)
     scale = matrix.std(axis=0)
-    scale[scale == 0] = 1.0
+    scale[scale < 1e-6] = 1.0
     empty = np.array([], dtype=float)
     if right.all() or not right.any():  # nothing to tell apart: a constant score
         return FieldModel(names, mean, scale, np.zeros(len(names)), 0.0, empty, empty)

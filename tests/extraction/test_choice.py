@@ -1,0 +1,94 @@
+"""The learned field choice: candidates described by the rules' evidence, a small model that picks one,
+confidences calibrated on out-of-fold choices, folds that never split a vendor, deterministic training."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from extraction.choice import choose
+from extraction.choice.candidates import all_candidates, eligible, money_candidates
+from extraction.choice.model import MAX_CONFIDENCE, ChoiceModel, FieldModel, default_model
+from extraction.choice.training import LabelledReading, folds, is_right, train, vendor_group
+from extraction.parsing import parse_fields, read_with_rules
+from tests.extraction.ocr_lines import stacked
+
+RECEIPT_LINES = ("CORNER BAKERY", "14/02/2019 10:31", "CROISSANT 5.00", "SUBTOTAL 5.00", "TAX 0.40", "TOTAL 5.40", "CASH 10.00", "CHANGE 4.60")
+
+
+def test_money_candidates_carry_the_rules_evidence() -> None:
+    reading = read_with_rules(stacked(*RECEIPT_LINES))
+    assert reading is not None
+    by_value = {c.value: c.features for c in money_candidates(reading)}
+    total = by_value[Decimal("5.40")]
+    assert total["label_total"] > 0.5 and total["rule_total"] == 1.0
+    assert total["subtotal_plus_tax"] == 1.0 and total["cash_minus_change"] == 1.0
+    assert by_value[Decimal("0.40")]["label_tax"] > 0.5
+
+
+def test_a_field_a_document_often_lacks_needs_a_cue() -> None:
+    reading = read_with_rules(stacked("SHOP", "01/02/2019", "TOTAL 5.40"))
+    assert reading is not None
+    candidates = all_candidates(reading)
+    assert candidates["due_date"] == []  # a receipt's only date is not its due date
+    assert all(eligible("total", c) for c in candidates["total"])
+
+
+def test_the_committed_model_chooses_and_stays_below_certainty() -> None:
+    assert default_model() is not None
+    fields = parse_fields(stacked(*RECEIPT_LINES))
+    assert fields.total is not None and fields.total.value == Decimal("5.40")
+    assert 0.8 <= fields.total.confidence <= MAX_CONFIDENCE  # 1.0 is kept for exact XML values
+    assert fields.invoice_date is not None and fields.invoice_date.value == date(2019, 2, 14)
+
+
+def test_folds_never_split_a_vendor_and_are_deterministic() -> None:
+    groups = ["a", "a", "b", "c", "c", "c", "d", "e", "f", "f"]
+    first, second = folds(groups, 3), folds(groups, 3)
+    assert [f.tolist() for f in first] == [f.tolist() for f in second]
+    assert sorted(i for f in first for i in f.tolist()) == list(range(len(groups)))
+    for fold in first:
+        inside = {groups[i] for i in fold}
+        outside = {groups[i] for other in first if other is not fold for i in other}
+        assert not inside & outside
+    assert vendor_group("s", "x.jpg", {"vendor_name": "Café  Nero Ltd."}) == vendor_group("s", "y.jpg", {"vendor_name": "CAFE NERO LTD"})
+
+
+def test_labels_match_candidates_and_a_guessed_day_month_order_counts_either_way() -> None:
+    assert is_right("total", Decimal("5.4"), {"total": "5.40"}) is True
+    assert is_right("total", Decimal("5.4"), {}) is None
+    labels = {"invoice_date": "2019-02-03", "invoice_date_ambiguous": True}
+    assert is_right("invoice_date", date(2019, 3, 2), labels) is True
+    assert is_right("invoice_date", date(2019, 3, 2), {"invoice_date": "2019-02-03"}) is False
+
+
+def _made_up_corpus() -> list[LabelledReading]:
+    corpus = []
+    for number in range(12):
+        total = Decimal(10 + number) + Decimal("0.50")
+        doc = stacked(f"SHOP {number}", "01/02/2019", f"ITEM {total}", f"TOTAL {total}", f"CASH {total + 5}", "CHANGE 5.00")
+        reading = read_with_rules(doc)
+        assert reading is not None
+        item = LabelledReading("made-up", f"{number}.jpg", f"shop{number}", {"total": str(total)}, reading)
+        item.candidates = all_candidates(reading)
+        corpus.append(item)
+    return corpus
+
+
+def test_training_is_deterministic_and_round_trips_through_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    corpus = _made_up_corpus()
+    first, second = train(corpus), train(corpus)
+    assert first.fields["total"].to_json() == second.fields["total"].to_json()
+    path = tmp_path / "choice.json"
+    first.save(path)
+    loaded = ChoiceModel.load(path)
+    reading = corpus[0].reading
+    assert choose(reading, loaded).total == choose(reading, first).total
+    assert choose(reading, loaded).total.value == Decimal("10.50")  # type: ignore[union-attr]
+
+
+def test_calibration_maps_scores_to_observed_accuracy() -> None:
+    model = FieldModel(("x",), np.zeros(1), np.ones(1), np.ones(1), 0.0, np.array([0.2, 0.8]), np.array([0.1, 0.9]))
+    assert model.calibrated(0.5) == 0.5 and model.calibrated(0.0) == 0.1 and model.calibrated(1.0) == 0.9
