@@ -14,6 +14,7 @@ import httpx
 
 INVOICER = str(Path(sys.executable).with_name("invoicer"))
 REPO = Path(__file__).resolve().parents[1]
+TEST_JWT_SECRET = "test-secret-please-change-0123456789abcdef"
 
 
 def base_env(mongo_uri: str, db_name: str, data_dir: Path, **overrides: str) -> dict[str, str]:
@@ -22,7 +23,7 @@ def base_env(mongo_uri: str, db_name: str, data_dir: Path, **overrides: str) -> 
         "ENV": "test",
         "MONGODB_URI": mongo_uri,
         "MONGODB_DB": db_name,
-        "JWT_SECRET": "test-secret-please-change-0123456789abcdef",
+        "JWT_SECRET": TEST_JWT_SECRET,
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "INFO",
         "OMP_THREAD_LIMIT": "1",

@@ -144,6 +144,8 @@ def insert_old_invoices(mongo_uri: str, db_name: str, owner: dict, days_ago: int
             "review": {"state": "not_needed", "reasons": [], "by": None, "at": None},
         })
     with MongoClient(mongo_uri) as client:
+        # The organization is as old as its history.
+        client[db_name].organizations.update_one({"_id": ObjectId(owner["org_id"])}, {"$set": {"created_at": moment}})
         client[db_name].invoices.insert_many(documents)
     return [d["_id"] for d in documents]
 

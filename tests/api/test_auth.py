@@ -8,7 +8,7 @@ import httpx
 import jwt
 
 from core.security import create_token
-from tests.api.conftest import PASSWORD, add_employee, login
+from tests.factories import PASSWORD, add_employee, login
 from tests.support import base_env
 
 SECRET = base_env("", "", "")["JWT_SECRET"]  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import pytest
 from pymongo import MongoClient
 from pypdf import PdfWriter
 
-from tests.api.conftest import invoice_jpeg
+from tests.factories import invoice_jpeg
 
 
 def _png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:

@@ -9,12 +9,7 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 
-from tests.api.conftest import add_employee, invoice_jpeg
-
-
-def upload_json(account, data: bytes, filename: str = "receipt.jpg", **extra):  # noqa: ANN001, ANN201
-    return account.client.post("/invoices", json={
-        "filename": filename, "content_base64": base64.b64encode(data).decode(), **extra})
+from tests.factories import add_employee, invoice_jpeg, upload_json
 
 
 def test_json_upload_is_accepted_pending_and_stored_once_as_binary(api_url, new_org, mongo_uri):
