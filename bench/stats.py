@@ -2,7 +2,8 @@
 
 Loads the invoices with bulk inserts (as the watcher leaves them: processed, failed, a few pending; timings,
 totals, review states, status history), then times the endpoint through a real API process:
-- the first call, which counts every day once (the roll-up's cold start on an existing installation);
+- the first call, which starts counting the history in the background (an existing installation's first
+  look), and how long until the answer says `complete`;
 - 50 calls with nothing changing;
 - 50 calls while invoices change between calls (10 of today's invoices corrected before each call), so each
   call recounts today.
@@ -108,6 +109,8 @@ def main() -> None:
         mongo = MongoClient(server.uri, tz_aware=True)
         invoices = mongo["bench"].invoices
         now = datetime.now(timezone.utc)
+        # The organization is as old as its history.
+        mongo["bench"].organizations.update_one({"_id": org_id}, {"$set": {"created_at": now - timedelta(days=DAYS)}})
         started = time.perf_counter()
         for offset in range(0, args.invoices, BATCH):
             count = min(BATCH, args.invoices - offset)
@@ -118,6 +121,9 @@ def main() -> None:
         first = client.get("/admin/stats", params={"range": "90d"})
         first.raise_for_status()
         cold_ms = (time.perf_counter() - started) * 1000
+        while not client.get("/admin/stats", params={"range": "90d"}).json()["complete"]:
+            time.sleep(1)
+        history_s = time.perf_counter() - started
         idle = time_calls(client, args.calls)
 
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -134,7 +140,8 @@ def main() -> None:
 
     rows = [
         ("load (bulk insert)", f"{args.invoices:,} invoices", f"{load_s:.1f} s", "", ""),
-        ("first call (counts every day)", 1, f"{cold_ms:.0f} ms", "", ""),
+        ("first call (starts counting the history)", 1, f"{cold_ms:.0f} ms", "", ""),
+        ("history counted (background, polled)", "", f"{history_s:.0f} s", "", ""),
         ("90d, nothing changing", len(idle), "", f"{percentile(idle, 50):.1f}", f"{percentile(idle, 95):.1f}"),
         ("90d, 10 corrections before each", len(active), "", f"{percentile(active, 50):.1f}",
          f"{percentile(active, 95):.1f}"),
@@ -142,7 +149,7 @@ def main() -> None:
     print_table("GET /admin/stats?range=90d (target p95 < 300 ms)", ["case", "n", "total", "p50 ms", "p95 ms"], rows)
     print(f"cards: {body['cards']}")
     write_json(args.json_out, {
-        "invoices": args.invoices, "load_s": load_s, "first_call_ms": cold_ms,
+        "invoices": args.invoices, "load_s": load_s, "first_call_ms": cold_ms, "history_s": history_s,
         "idle": {"n": len(idle), "p50_ms": percentile(idle, 50), "p95_ms": percentile(idle, 95)},
         "active": {"n": len(active), "p50_ms": percentile(active, 50), "p95_ms": percentile(active, 95)},
         "cards": body["cards"],

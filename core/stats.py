@@ -30,7 +30,7 @@ from beanie import PydanticObjectId
 from bson.decimal128 import Decimal128
 from pymongo import ReplaceOne
 
-from core.models import Invoice, InvoiceStatus, StatsDay, StatsRollup, utcnow
+from core.models import Invoice, InvoiceStatus, Organization, StatsDay, StatsRollup, utcnow
 
 MARGIN = timedelta(seconds=30)
 BUCKET_RATIO = 1.1
@@ -98,9 +98,11 @@ async def refresh(org_id: PydanticObjectId) -> Progress:
     invoices = Invoice.get_pymongo_collection()
     sets: dict[str, Any] = {"checked_until": now}
     if checked_until is None:
-        first = await invoices.find_one({"org_id": org_id}, {"created_at": 1}, sort=[("org_id", 1), ("created_at", 1)])
-        if first is not None:
-            sets.update(history_next=day_of(now), history_first=day_of(first["created_at"]))
+        # No invoice is older than its organization. (Asking the invoices for their oldest fetches every one of
+        # the organization's on SecantusDB, which applies a limit only after fetching all matches.)
+        organization = await Organization.get_pymongo_collection().find_one({"_id": org_id}, {"created_at": 1})
+        if organization is not None:
+            sets.update(history_next=day_of(now), history_first=day_of(organization["created_at"]))
     else:
         changed = invoices.find(
             {"org_id": org_id, "updated_at": {"$gte": checked_until - MARGIN}}, {"created_at": 1, "processed_at": 1}
