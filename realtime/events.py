@@ -211,7 +211,7 @@ class ChangeTranslator:
         changes = {item["k"]: item["v"] for item in change.get("changes") or []}
         events: list[Event] = []
         entry = _history_entry(changes)
-        if entry is None and "status" in changes:  # a writer that bypassed status_update()
+        if entry is None and "status" in changes:  # a writer that bypassed core.transitions
             entry = {"status": changes["status"], "previous_status": changes.get("previous_status"),
                      "at": changes.get("updated_at") or written_at, "error": changes.get("error")}
         if entry is not None:
