@@ -15,6 +15,8 @@ import httpx
 import pytest
 import socketio
 from PIL import Image
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from core.config import Settings
 from core.db import connect
@@ -154,3 +156,64 @@ async def test_one_ctrl_c_lets_a_running_job_finish_and_no_secret_reaches_the_lo
     assert log_lines and all(TIMESTAMP.match(line) for line in log_lines), log_lines[:5]
     [database_line] = [line for line in output.splitlines() if line.strip().startswith("Database:")]
     assert "directConnection=true" in database_line and f"'{database}'" in database_line
+
+
+@pytest.mark.slow
+def test_up_starts_the_embedded_database_again_when_it_dies(tmp_path):
+    api_port, db_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "JWT_SECRET")}
+    env.update(DATA_DIR=str(tmp_path / "data"), API_PORT=str(api_port), EMBEDDED_DB_PORT=str(db_port),
+               MONGODB_DB="restart", LOG_LEVEL="INFO")
+    proc = subprocess.Popen([INVOICER, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{api_port}/health", timeout=90)
+        [database] = [pid for pid in _children(proc.pid) if "secantusd" in _cmdline(pid)]
+        os.kill(database, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            again = [pid for pid in _children(proc.pid) if pid != database and "secantusd" in _cmdline(pid)]
+            if again and _answers(embedded_uri(db_port)):
+                break
+            assert time.monotonic() < deadline, "the database was not started again"
+            time.sleep(0.2)
+        registered = httpx.post(f"http://127.0.0.1:{api_port}/api/v1/auth/register", json={
+            "email": "after@example.com", "password": "a long passphrase 7", "name": "A", "organization": "O"},
+            timeout=30)
+        assert registered.status_code == 201, registered.text
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "starting it again" in output and "is back" in output
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline").read()
+    except OSError:
+        return ""
+
+
+def _answers(uri: str) -> bool:
+    try:
+        with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
+            client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+
+
+def test_commands_use_the_project_database_wherever_they_run_and_never_start_an_empty_one(tmp_path):
+    """A relative DATA_DIR is the checkout's, not the working directory's; `invoicer user create` with a
+    DATA_DIR where no database exists says so instead of quietly starting a new, empty database."""
+    assert Settings(data_dir=".data").data_dir == REPO / ".data"
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "JWT_SECRET")}
+    env.update(DATA_DIR=str(tmp_path / "nothing-here"), EMBEDDED_DB_PORT=str(free_port()))
+    created = subprocess.run([INVOICER, "user", "create", "--email", "a@example.com", "--password",
+                              "a long passphrase 7"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                             timeout=60)
+    assert created.returncode == 2, created
+    assert f"no database in {tmp_path / 'nothing-here' / 'db'}" in created.stderr
+    assert not (tmp_path / "nothing-here" / "db").exists()
