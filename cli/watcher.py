@@ -15,7 +15,7 @@ from core.config import Settings, get_settings
 from core.db import connect, describe_database
 from core.embedded import embedded_uri
 from core.logging import configure_logging
-from core import transitions
+from core import stats, transitions
 from core.models import Invoice, InvoiceStatus, utcnow
 from watcher.pool import WorkerStartError
 from watcher.service import Watcher
@@ -117,12 +117,23 @@ async def _requeue(
             if dry_run:
                 counts[status.value] = await collection.count_documents(selected)
             else:
+                await _mark_stats_days(collection, selected)
                 write = transitions.requeue(query, status, utcnow())
                 result = await collection.update_many(write.filter, write.update)
                 counts[status.value] = result.modified_count
     finally:
         await client.close()
     return counts
+
+
+async def _mark_stats_days(collection: Any, selected: dict[str, Any]) -> None:
+    """The dashboard's counters recount the days these invoices leave (their processing days, see core.stats)."""
+    moments: dict[Any, set[Any]] = {}
+    async for document in collection.find(selected, {"org_id": 1, "processed_at": 1}):
+        if document.get("processed_at") is not None:
+            moments.setdefault(document["org_id"], set()).add(document["processed_at"])
+    for org_id, processed in moments.items():
+        await stats.mark_dirty(org_id, *processed)
 
 
 def register(app: typer.Typer) -> None:
