@@ -124,6 +124,7 @@ def workloads(limit: int) -> list[Workload]:
     a4 = _a4_pages(limit)
     text_pdfs = [p.read_bytes() for p in _without_xml(_dataset_pdfs())[:limit]]
     xml_pdfs = [p.read_bytes() for p in sorted((DATASETS / "zugferd-corpus").glob("*.pdf"))[:limit]]
+    xml_files = [p.read_bytes() for p in sorted((DATASETS / "einvoice-xml").iterdir()) if p.suffix.lower() == ".xml"][:limit]
     return [
         Workload("receipt photo (SROIE JPEG)", receipts, "extract"),
         Workload("receipt photo: bare pytesseract", receipts, "bare-tesseract"),
@@ -131,13 +132,38 @@ def workloads(limit: int) -> list[Workload]:
         Workload("A4 page: bare pytesseract", a4, "bare-tesseract"),
         Workload("PDF with a text layer", text_pdfs, "extract"),
         Workload("e-invoice PDF (embedded XML)", xml_pdfs, "extract"),
+        Workload("XML e-invoice file (UBL / CII)", xml_files, "extract"),
         Workload("20-page PDF, text layer", [_twenty_pages(scanned=False)] * 3, "extract"),
         Workload("20-page PDF, scanned (OCR)", [_twenty_pages(scanned=True)], "extract"),
     ]
 
 
+def choice_overhead(cache: Path) -> dict:
+    """Milliseconds the learned choice adds to parsing, per document, over cached readings
+    (`<cache>/<dataset>/<file>.json`, as bench/ocr_cache.py writes them): rules alone vs rules + choice."""
+    from extraction.choice import choose
+    from extraction.choice.model import default_model
+    from extraction.models import DocumentText
+    from extraction.parsing import read_with_rules
+
+    default_model()  # loaded once per worker, like in production
+    rules_ms, choice_ms = [], []
+    for path in sorted(cache.glob("*/*.json")):
+        document = DocumentText.model_validate_json(path.read_text(encoding="utf-8"))
+        started = time.perf_counter()
+        reading = read_with_rules(document)
+        middle = time.perf_counter()
+        if reading is not None:
+            choose(reading)
+        rules_ms.append((middle - started) * 1000)
+        choice_ms.append((time.perf_counter() - middle) * 1000)
+    return {"documents": len(rules_ms), "rules_p50_ms": percentile(rules_ms, 50), "rules_p95_ms": percentile(rules_ms, 95),
+            "choice_p50_ms": percentile(choice_ms, 50), "choice_p95_ms": percentile(choice_ms, 95)}
+
+
 def main(
     limit: int = typer.Option(20, help="documents per row"),
+    choice_cache: Path = typer.Option(None, help="also time the learned choice on cached readings (<dir>/<dataset>/*.json)"),
     engine: str = typer.Option("auto", help="OCR_ENGINE for the pipeline rows: auto, tesseract or rapidocr"),
     json_out: str = typer.Option(None, "--json", help="write the figures to this file"),
     only: list[str] = typer.Option(None, help="run only rows whose name contains this text"),
@@ -171,7 +197,16 @@ def main(
         ["format", "docs", "pages", "p50 s", "p95 s", "cpu p50 s", "cpu p95 s", "peak RSS MB", "failed"],
         rows,
     )
-    write_json(json_out, {"engine": engine, "rows": figures})
+    overhead = None
+    if choice_cache is not None:
+        overhead = choice_overhead(choice_cache)
+        print_table(
+            f"parsing per document on {overhead['documents']} cached readings: rules alone, and what the learned choice adds",
+            ["rules p50 ms", "rules p95 ms", "choice p50 ms", "choice p95 ms"],
+            [[f"{overhead['rules_p50_ms']:.1f}", f"{overhead['rules_p95_ms']:.1f}", f"{overhead['choice_p50_ms']:.1f}",
+              f"{overhead['choice_p95_ms']:.1f}"]],
+        )
+    write_json(json_out, {"engine": engine, "rows": figures, "choice_overhead": overhead})
 
 
 if __name__ == "__main__":
