@@ -30,6 +30,12 @@ _QUANTITY = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w.,]*\d)")
 _END_FIELDS = {"total", "subtotal", "tax", "payment"}
 
 
+def column_words(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` (folded) that name a table column ("Description", "Qty", "Amount")."""
+    folded = fold(text)
+    return [m.span() for pattern in _COLUMN_RES.values() for m in pattern.finditer(folded)]
+
+
 @dataclass(frozen=True)
 class _Header:
     row: Row

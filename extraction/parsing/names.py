@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from extraction.parsing.amounts import find_amounts
 from extraction.parsing.dates import find_dates, fold
+from extraction.parsing.labels import find_labels
 from extraction.parsing.layout import Cell, Layout
+from extraction.parsing.line_items import column_words
 
 class _AccentFree:
     """A pattern matched on the text without accents (OCR adds some: "SDN. BHÒ."); spans index the text."""
@@ -95,6 +97,24 @@ SEPARATOR = re.compile(r"\s+[•●·|–]\s+|\s+-\s+")
 POSTCODE = re.compile(r"\b\d{4,6}\b")
 
 
+# Words that head a field or a column; on their own they are never a name ("Address", "| Pos |").
+_FIELD_WORDS = re.compile(
+    r"(?<![a-z])(?:address|adresse|anschrift|adres|direccion|pos|position|nr|no|name|tel|telephone|phone|fax|e-?mail"
+    r"|street|city|country|page|seite|ref|reference|code|unit|units|vat|tax)(?![a-z])"
+)
+
+
+def only_label_words(text: str) -> bool:
+    """True when nothing is left of `text` once its label words and column names are taken out."""
+    folded = fold(text)
+    if len(folded) != len(text):
+        folded = text.lower()
+    spans = [(label.start, label.end) for label in find_labels(text)] + column_words(text)
+    spans += [m.span() for m in _FIELD_WORDS.finditer(folded)]
+    kept = [ch for index, ch in enumerate(folded) if not any(start <= index < end for start, end in spans)]
+    return not any(ch.isalnum() for ch in kept)
+
+
 def name_like(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     if letters < 2 or letters < 0.45 * len(text.replace(" ", "")):
@@ -105,7 +125,7 @@ def name_like(text: str) -> bool:
         return False  # "SDN BHD" or "KG" alone is the end of a name, not a name
     if find_dates(text) or len(find_amounts(text)) > 0 or len(text.split()) > 9 or REG_NO.search(text):
         return False
-    return True
+    return not only_label_words(text)
 
 
 def _canonical_forms(text: str) -> str:
