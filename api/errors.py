@@ -106,7 +106,7 @@ class ServiceUnavailable(ApiError):
 DATABASE_UNREACHABLE = "The database is unreachable; try again in a few seconds"
 
 DESCRIPTIONS = {
-    400: "The body cannot be parsed (malformed multipart or form data)",
+    400: "The body cannot be parsed (not JSON, or malformed multipart or form data)",
     401: "Missing, invalid or expired access token, or wrong credentials",
     403: "Authenticated, but not allowed to do this",
     404: "Not found, or not visible to you",
@@ -154,10 +154,13 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this path; see /docs for the API's routes"
-        elif exc.status_code == 405:
-            allowed = (exc.headers or {}).get("Allow", "")
-            detail = f"This path does not take {request.method}; it takes {allowed}" if allowed else detail
-        return _response(exc.status_code, detail, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; the answer names all of them.
+            allowed = ", ".join(sorted(allowed_methods(request.app, request.url.path))) or headers.get("Allow", "")
+            headers["Allow"] = allowed
+            detail = f"This path does not take {request.method}; it takes {allowed}"
+        return _response(exc.status_code, detail, headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -175,6 +178,21 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServerSelectionTimeoutError, database_unreachable)
 
 
+def allowed_methods(app: FastAPI, path: str) -> set[str]:
+    """Every method some route serves at `path`."""
+    from fastapi.routing import iter_route_contexts
+
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        # Routes left out of the document (the web app's catch-all for its client routes) are not the API's.
+        if not getattr(route, "include_in_schema", True):
+            continue
+        if regex is not None and route_methods and regex.match(path):
+            methods |= set(route_methods)
+    return methods
+
+
 # --- The OpenAPI side: every status a route can answer, with the error model. ---
 
 ERROR_SCHEMA_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -188,10 +206,7 @@ def _statuses_for(path: str, operation: dict[str, Any]) -> set[int]:
     if operation.get("parameters") or "requestBody" in operation:
         statuses.add(422)
     if "requestBody" in operation:
-        statuses.add(413)
-        content = operation["requestBody"].get("content", {})
-        if any(kind.startswith(("multipart/", "application/x-www-form-urlencoded")) for kind in content):
-            statuses.add(400)
+        statuses |= {400, 413}  # a body that cannot be parsed at all; one over the size limit
     return statuses
 
 

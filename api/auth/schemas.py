@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from core.security import MAX_PASSWORD_LENGTH
 from api.users.schemas import NewPassword, StrictModel, UserBase, check_password, check_password_with_email
 
 
@@ -27,8 +28,8 @@ class RefreshRequest(StrictModel):
 
 
 class PasswordChange(StrictModel):
-    old_password: str
-    new_password: str
+    old_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = NewPassword
     refresh_token: str | None = Field(
         default=None, description="The session to keep (the mobile flow); the web app's cookie is used otherwise"
     )

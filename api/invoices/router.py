@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from beanie import PydanticObjectId
@@ -13,7 +12,7 @@ from api.deps import CurrentUser, DatabaseDep, SettingsDep
 from api.errors import NotFound, PayloadTooLarge, Unprocessable, error_responses
 from api.invoices import service
 from api.invoices.files import UploadCheckerDep, attachment, decode_base64, read_upload
-from api.invoices.schemas import CURSOR_PATTERN, InvoiceCreate, InvoicePage, InvoicePatch, InvoicePublic, SortKey
+from api.invoices.schemas import CURSOR_PATTERN, InvoiceCreate, IsoDatetime, InvoicePage, InvoicePatch, InvoicePublic, SortKey
 from core import storage
 from core.models import Invoice, InvoiceStatus, User
 from core.review import ReviewState
@@ -89,8 +88,8 @@ async def list_invoices(
     status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
     review: Annotated[ReviewState | None, Query(description="The review queue: `needs_review`")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Prefix search: vendor, invoice number, filename")] = None,
-    date_from: Annotated[datetime | None, Query(description="Uploaded at or after (ISO 8601)")] = None,
-    date_to: Annotated[datetime | None, Query(description="Uploaded before (ISO 8601)")] = None,
+    date_from: Annotated[IsoDatetime | None, Query(description="Uploaded at or after (ISO 8601)")] = None,
+    date_to: Annotated[IsoDatetime | None, Query(description="Uploaded before (ISO 8601)")] = None,
     sort: SortKey = "-created_at",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(

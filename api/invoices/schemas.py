@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from beanie import PydanticObjectId
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from core.models import InvoiceBase
 from extraction.models import ExtractionResult, InvoiceFields, LineItem
@@ -44,6 +45,15 @@ class InvoicePage(BaseModel):
     items: list[InvoicePublic]
     next_cursor: str | None = None
 
+
+def _iso_8601_only(value: Any) -> Any:
+    """Pydantic would read `0.5` as seconds after 1970; a date filter is a date, written as one."""
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("write the moment as ISO 8601, e.g. 2024-03-01T00:00:00Z")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 
 # What `next_cursor` looks like (URL-safe base64 without padding); anything else is refused with 422.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"

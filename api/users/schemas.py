@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from beanie import PydanticObjectId
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, field_validator, model_validator
 
 from core.models import Role
 from core.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
@@ -54,7 +54,7 @@ class UserCreate(UserBase):
 class UserUpdate(StrictModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None  # `true`/`false` only: 0 or "no" are refused, not guessed
 
 
 class UserPublic(BaseModel):
