@@ -903,7 +903,10 @@ export interface components {
         };
         /** PasswordChange */
         PasswordChange: {
-            /** New Password */
+            /**
+             * New Password
+             * @description At least 10 characters, no control characters, not a common password, not your email
+             */
             new_password: string;
             /** Old Password */
             old_password: string;
@@ -1405,7 +1408,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description The body cannot be parsed (malformed multipart or form data) */
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1495,6 +1498,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description Missing, invalid or expired access token, or wrong credentials */
             401: {
@@ -1609,6 +1621,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Missing, invalid or expired access token, or wrong credentials */
             401: {
                 headers: {
@@ -1682,6 +1703,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Missing, invalid or expired access token, or wrong credentials */
             401: {
                 headers: {
@@ -1753,6 +1783,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Authenticated, but not allowed to do this */
@@ -1979,6 +2018,15 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Missing, invalid or expired access token, or wrong credentials */
             401: {
                 headers: {
@@ -2052,7 +2100,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
-            /** @description The body cannot be parsed (malformed multipart or form data) */
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2256,6 +2304,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InvoicePublic"];
+                };
+            };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, invalid or expired access token, or wrong credentials */
@@ -2464,7 +2521,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvoicePublic"];
                 };
             };
-            /** @description The body cannot be parsed (malformed multipart or form data) */
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2752,6 +2809,15 @@ export interface operations {
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Missing, invalid or expired access token, or wrong credentials */
             401: {
                 headers: {
@@ -2834,6 +2900,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description The body cannot be parsed (not JSON, or malformed multipart or form data) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, invalid or expired access token, or wrong credentials */

@@ -31,6 +31,8 @@ export default function Dashboard() {
     enabled: admin,
     placeholderData: keepPreviousData,
     queryFn: async () => unwrap(await api.GET("/api/v1/admin/stats", { params: { query: { range } } })),
+    // The first look at an organization counts its history in the background: ask again until it is done.
+    refetchInterval: (query) => (query.state.data && !query.state.data.complete ? 1500 : false),
   });
   const watchers = useQuery({
     queryKey: ["admin", "watchers"],
@@ -109,7 +111,13 @@ export default function Dashboard() {
         <Spinner label="Loading statistics" />
       ) : (
         <>
-          <section className="stats" aria-label="Today and now">
+          {!data.complete ? (
+            <p className="notice" role="status" data-testid="stats-counting">
+              Counting the history{data.counted_from ? ` (back to ${data.counted_from} so far)` : ""}… the numbers fill in by
+              themselves.
+            </p>
+          ) : null}
+          <section className="stats" aria-label="Today and now" data-complete={data.complete}>
             <Stat label="Uploads today" value={data.cards.uploads_today} testId="card-uploads-today" />
             <Stat label={`Processed (${range})`} value={data.cards.processed} testId="card-processed" />
             <Stat label={`Failed (${range})`} value={data.cards.failed} testId="card-failed" />
