@@ -82,6 +82,19 @@ def test_upload_three_real_documents_by_drag_and_drop_and_watch_them_processed(j
     journey.invoices = {invoice["filename"]: invoice for invoice in listed}
     assert set(journey.invoices) == {RECEIPT.name, TEXT_PDF.name, EINVOICE_PDF.name}
 
+    # Search and filters live in the URL, so a deep link and the back button bring them back.
+    page.goto(f"{base}/invoices")
+    page.get_by_label("Search").fill("AzureInterior")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_test_id("invoice-row")).to_have_count(1)
+    assert "q=AzureInterior" in page.url
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("No invoices match these filters.")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_test_id("invoice-row")).to_have_count(1)
+    expect(page.get_by_label("Search")).to_have_value("AzureInterior")
+
 
 def test_open_the_receipt_see_its_boxes_correct_the_total_and_keep_it(journey: Journey):
     receipt = journey.invoices[RECEIPT.name]

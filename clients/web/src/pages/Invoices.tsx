@@ -110,6 +110,7 @@ export default function Invoices() {
   }
 
   const items = list.data?.items ?? [];
+  const filtered = Boolean(filters.q || filters.status || filters.review || filters.from || filters.to || filters.cursor);
   return (
     <>
       <PageHeader title={admin ? "Invoices of your organization" : "Your invoices"}>
@@ -168,10 +169,16 @@ export default function Invoices() {
         <Spinner label="Loading invoices" />
       ) : items.length === 0 ? (
         <div className="empty">
-          <p>No invoices here yet.</p>
-          <Link className="button button-primary" to="/upload">
-            Upload your first invoice
-          </Link>
+          {filtered ? (
+            <p>No invoices match these filters.</p>
+          ) : (
+            <>
+              <p>No invoices here yet.</p>
+              <Link className="button button-primary" to="/upload">
+                Upload your first invoice
+              </Link>
+            </>
+          )}
         </div>
       ) : (
         <div className="table-wrap">
