@@ -19,6 +19,7 @@ def test_pages_have_security_headers_and_api_paths_keep_their_meaning(stack):
     cached = httpx.get(f"{stack.base}{asset}")
     assert cached.status_code == 200
     assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert cached.headers["content-encoding"] == "gzip"
     unknown = httpx.get(f"{stack.base}/api/v1/no-such-route")
     assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/json"
     assert httpx.get(f"{stack.base}/health").json() == {"status": "ok"}
