@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useState, type ComponentType, type ReactNode } from "react";
 import { createBrowserRouter, Navigate, Outlet, RouterProvider, useLocation } from "react-router";
+import { NetworkError } from "@invoicer/sdk";
 import { session } from "./api";
 import { ErrorBoundary, RouteError } from "./ErrorBoundary";
 import { Layout } from "./Layout";
@@ -19,14 +20,41 @@ function page(load: () => Promise<{ default: ComponentType }>) {
 function SessionGate({ children }: { children: ReactNode }) {
   const state = useSessionState();
   const [tried, setTried] = useState(false);
+  const [unreachable, setUnreachable] = useState(false);
   useEffect(() => {
-    if (state.state === "unknown") {
-      void session.restore().catch(() => undefined).finally(() => setTried(true));
-    } else {
+    if (state.state !== "unknown") {
       setTried(true);
+      return;
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    // The API being down is not "signed out": keep trying, then decide.
+    const attempt = () => {
+      session.restore().then(
+        () => {
+          setUnreachable(false);
+          setTried(true);
+        },
+        (error: unknown) => {
+          if (stopped) return;
+          if (error instanceof NetworkError) {
+            setUnreachable(true);
+            timer = setTimeout(attempt, 2000);
+          } else {
+            setTried(true);
+          }
+        },
+      );
+    };
+    attempt();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
-  if (state.state === "unknown" && !tried) return <Spinner label="Starting" />;
+  if (state.state === "unknown" && !tried) {
+    return <Spinner label={unreachable ? "The server cannot be reached; retrying" : "Starting"} />;
+  }
   return <>{children}</>;
 }
 
@@ -47,7 +75,7 @@ function RequireSignIn() {
   return (
     <MeProvider me={me.data}>
       <Layout>
-        <ErrorBoundary>
+        <ErrorBoundary key={location.pathname}>
           <Outlet />
         </ErrorBoundary>
       </Layout>

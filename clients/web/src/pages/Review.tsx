@@ -52,7 +52,7 @@ export default function Review() {
       if (event.key === "j") setIndex((at) => Math.min(at + 1, Math.max(items.length - 1, 0)));
       else if (event.key === "k") setIndex((at) => Math.max(at - 1, 0));
       else if (event.key === "e") setEditSignal((signal) => signal + 1);
-      else if (event.key === "Enter" && current && !(event.target instanceof HTMLButtonElement)) {
+      else if (event.key === "Enter" && current && !(event.target instanceof HTMLButtonElement || event.target instanceof HTMLAnchorElement)) {
         if (current.status === "processed" || current.status === "failed") confirm.mutate(current.id);
       } else return;
       event.preventDefault();
