@@ -19,10 +19,15 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class FailureWindow:
     """At most `limit` events per key within a sliding window."""
 
+    # Past this many keys, keys whose events have all aged out are dropped (a guesser trying a million
+    # usernames must not grow the process without bound).
+    SWEEP_ABOVE_KEYS = 10_000
+
     def __init__(self, limit: int, window_seconds: float = 60.0) -> None:
         self.limit = limit
         self.window = window_seconds
         self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._last_sweep = time.monotonic()
 
     def _prune(self, key: str, now: float) -> deque[float]:
         hits = self._events.get(key)
@@ -45,6 +50,10 @@ class FailureWindow:
 
     def record(self, key: str) -> None:
         now = time.monotonic()
+        if len(self._events) > self.SWEEP_ABOVE_KEYS and now - self._last_sweep > self.window:
+            self._last_sweep = now
+            for stale in [k for k, hits in self._events.items() if not hits or now - hits[-1] > self.window]:
+                del self._events[stale]
         self._prune(key, now)
         hits = self._events[key]
         hits.append(now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
@@ -9,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -105,6 +106,16 @@ class Settings(BaseSettings):
         if not self.data_dir.is_absolute() and (PROJECT_DIR / "pyproject.toml").is_file():
             self.data_dir = PROJECT_DIR / self.data_dir
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES: {value!r} is not an IP address or CIDR network") from None
+        return values
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
