@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Security, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Security, status
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.responses import StreamingResponse
 
@@ -52,6 +52,7 @@ def events_router(hub: Hub) -> APIRouter:
         },
     )
     async def events(
+        request: Request,
         token: Annotated[str | None, Security(_bearer_scheme)] = None,
         since: Annotated[str | None, Query(description="ISO 8601 timestamp or the last event_id received")] = None,
         last_event_id: Annotated[str | None, Header(description="Sent by EventSource on reconnect")] = None,
@@ -66,6 +67,7 @@ def events_router(hub: Hub) -> APIRouter:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from None
         except Refused as exc:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+        request.state.user_id = principal.user_id  # for the access log line
         limit = hub.settings.sse_connections_per_user
         if hub.open_streams(principal) >= limit:
             raise HTTPException(

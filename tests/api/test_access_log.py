@@ -51,6 +51,6 @@ def test_a_full_flow_leaves_one_line_per_request_and_no_secret(start_process):
                for line in access_lines), access_lines
     assert any(" POST /api/v1/invoices/upload 415 " in line for line in access_lines)
     assert any(" GET /api/v1/invoices 401 " in line and "?" not in line for line in access_lines)
-    assert any(" GET /api/v1/events 200 " in line for line in access_lines)
+    assert any(" GET /api/v1/events 200 " in line and f"user={user_id}" in line for line in access_lines)
     assert any("request_id=trace-me-1" in line for line in access_lines)
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", line) for line in access_lines)
