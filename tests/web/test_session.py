@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.web.support import PASSWORD, shot, sign_in, sign_up
@@ -77,3 +80,24 @@ def test_a_deep_link_survives_sign_in_and_a_revoked_session_sends_you_to_sign_in
     page.goto(f"{stack.base}/review")
     page.wait_for_url("**/signin**")
     assert "next=%2Freview" in page.url
+
+
+def test_a_disabled_account_is_sent_to_sign_in_at_its_next_request(stack, new_context):
+    _, admin = stack.register(name="Dora Disabler")
+    email, _ = stack.create_user(admin, role="employee", name="Walt Walkedout")
+    page = new_context().new_page()
+    sign_in(page, stack.base, email)
+    expect(page.get_by_role("heading", name="Your invoices")).to_be_visible()
+    user_id = next(u["id"] for u in stack.get(admin, "/users") if u["email"] == email)
+    disabled = httpx.patch(f"{stack.base}/api/v1/users/{user_id}", headers={"Authorization": f"Bearer {admin}"},
+                           json={"disabled": True})
+    assert disabled.status_code == 200, disabled.text
+    # The live connection is dropped, or the next request answers 401; either way the silent refresh is refused
+    # too: back to sign-in, the place kept and the reason shown.
+    try:
+        page.get_by_role("link", name="Review").click(timeout=3000)
+    except PlaywrightError:
+        pass  # already on its way to sign-in
+    page.wait_for_url(re.compile(r"/signin\?next=%2F(invoices|review)&reason=revoked"))
+    expect(page.get_by_text("Your session was ended")).to_be_visible()
+    shot(page, "23-session-ended")
