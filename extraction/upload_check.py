@@ -84,14 +84,16 @@ def too_large_message(size: int, limits: UploadLimits) -> str:
     return f"The file is {size / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.1f} MB"
 
 
-def _check_pages(pages: int, limits: UploadLimits, kind: str) -> None:
+def check_pages(pages: int, limits: UploadLimits, kind: str) -> None:
+    """The page (or frame) limit: the one rule for uploads and for decoding."""
     if pages == 0:
         raise UploadRefused(Refusal.empty, f"The {kind} has no pages")
     if pages > limits.max_pages:
         raise UploadRefused(Refusal.too_many_pages, f"The {kind} has {pages} pages; the limit is {limits.max_pages}")
 
 
-def _check_pixels(width: int, height: int, limits: UploadLimits) -> None:
+def check_pixels(width: int, height: int, limits: UploadLimits) -> None:
+    """The pixel limit of one page or frame: the one rule for uploads and for decoding."""
     if width == 0 or height == 0:
         raise UploadRefused(Refusal.unreadable, "The image has no pixels (0 width or height)")
     if width * height > limits.max_pixels:
@@ -117,7 +119,7 @@ def _check_pdf(data: bytes, limits: UploadLimits) -> int:
         pages = len(pdf)
     finally:
         pdf.close()
-    _check_pages(pages, limits, "PDF")
+    check_pages(pages, limits, "PDF")
     return pages
 
 
@@ -128,8 +130,8 @@ def _check_image(data: bytes, limits: UploadLimits) -> int:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 frames = getattr(image, "n_frames", 1)
-                _check_pages(frames, limits, "image")
-                _check_pixels(*image.size, limits)
+                check_pages(frames, limits, "image")
+                check_pixels(*image.size, limits)
                 if image.format == "PNG":
                     _check_png_stream(data, image.size)
                     return frames
@@ -139,7 +141,7 @@ def _check_image(data: bytes, limits: UploadLimits) -> int:
                     return frames
                 for index in range(frames):
                     image.seek(index)
-                    _check_pixels(*image.size, limits)
+                    check_pixels(*image.size, limits)
                     image.load()
                     image.im = None  # release this frame's pixels before the next one is decoded
     except UploadRefused:
