@@ -72,3 +72,21 @@ def upload_json(account: Account, data: bytes, filename: str = "receipt.jpg", **
 def upload_multipart(account: Account, data: bytes, filename: str = "receipt.jpg",
                      content_type: str = "application/octet-stream") -> httpx.Response:
     return account.client.post("/invoices/upload", files={"file": (filename, data, content_type)})
+
+
+def ubl_invoice(number: str = "UBL-1", total: str = "121.00") -> bytes:
+    """A small UBL 2.1 e-invoice, as an accounting system exports it."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+    xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+    xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>2024-02-01</cbc:IssueDate>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  <cac:AccountingSupplierParty><cac:Party>
+    <cac:PartyLegalEntity><cbc:RegistrationName>Verkoper B.V.</cbc:RegistrationName></cac:PartyLegalEntity>
+  </cac:Party></cac:AccountingSupplierParty>
+  <cac:LegalMonetaryTotal>
+    <cbc:PayableAmount currencyID="EUR">{total}</cbc:PayableAmount>
+  </cac:LegalMonetaryTotal>
+</Invoice>""".encode()

@@ -13,7 +13,7 @@ from PIL import Image
 from pymongo import MongoClient
 
 from core.security import create_token
-from tests.factories import PASSWORD, add_employee, invoice_jpeg, login, register_org, upload_json, upload_multipart
+from tests.factories import PASSWORD, add_employee, invoice_jpeg, login, register_org, ubl_invoice, upload_json
 from tests.support import TEST_JWT_SECRET as SECRET
 
 
@@ -257,3 +257,14 @@ def test_live_streams_per_user_are_capped(start_api):
 
 def test_object_ids_of_other_organizations_are_not_found(api_url, new_org):
     assert new_org().client.get(f"/invoices/{ObjectId()}").status_code == 404
+
+
+def test_xml_e_invoices_are_accepted_and_other_xml_is_refused(api_url, new_org):
+    admin = new_org()
+    accepted = upload_json(admin, ubl_invoice(f"UBL-{uuid.uuid4().hex[:6]}"), filename="invoice.xml")
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["content_type"] == "application/xml"
+    note = upload_json(admin, b'<?xml version="1.0"?><note>hello</note>', filename="note.xml")
+    assert note.status_code == 415 and "not an e-invoice" in note.json()["detail"]
+    entities = upload_json(admin, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', filename="x.xml")
+    assert entities.status_code == 415 and "document type declaration" in entities.json()["detail"]
