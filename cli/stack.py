@@ -14,28 +14,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 from rich.console import Console
 
 from core.config import Settings, get_settings
 from core.db import describe_database
-from core.embedded import EmbeddedServer, embedded_uri, start_embedded
+from core.embedded import EmbeddedServer, answers, embedded_uri, start_embedded
 from core.logging import configure_logging, log_config
 
 # soft_wrap: a line longer than the terminal (or than 80 columns, when the output is a file) stays one line.
 console = Console(soft_wrap=True)
 log = logging.getLogger("invoicer")
 PR_SET_PDEATHSIG = 1
-
-
-def _embedded_answers(uri: str) -> bool:
-    try:
-        with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
-            client.admin.command("ping")
-        return True
-    except PyMongoError:
-        return False
 
 
 def _start_embedded(settings: Settings) -> EmbeddedServer:
@@ -55,7 +44,7 @@ def ensure_database(settings: Settings, *, create: bool = True) -> tuple[str, Em
         return settings.mongodb_uri, None
     uri = embedded_uri(settings.embedded_db_port)
     where = f"embedded, data in {settings.data_dir / 'db'}"
-    if _embedded_answers(uri):
+    if answers(uri):
         log.info("database: %s (the running %s)", describe_database(uri, settings.mongodb_db), where)
         return uri, None
     if not create and not (settings.data_dir / "db").is_dir():

@@ -78,6 +78,16 @@ def start_embedded(
     return server
 
 
+def answers(uri: str, timeout_ms: int = 300) -> bool:
+    """Whether a database answers a ping at `uri` within `timeout_ms`."""
+    try:
+        with MongoClient(uri, serverSelectionTimeoutMS=timeout_ms) as client:
+            client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+
+
 def wait_until_ready(uri: str, wait_seconds: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + wait_seconds
     while True:

@@ -15,17 +15,24 @@ import httpx
 import pytest
 import socketio
 from PIL import Image
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 
 from core.config import Settings
 from core.db import connect
-from core.embedded import embedded_uri, free_port, start_embedded
+from core.embedded import answers, embedded_uri, free_port, start_embedded
 from tests.support import INVOICER, REPO, wait_http
 from tests.watcher.extractors import SCRIPTED
 from tests.watcher.invoices import queue_invoices
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
+
+
+def up_env(tmp_path, database: str, **settings: str) -> tuple[dict[str, str], int, int]:  # noqa: ANN001
+    """The environment of an `invoicer up` of its own (its database, ports and data), and its two ports."""
+    api_port, db_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "JWT_SECRET")}
+    env.update({"DATA_DIR": str(tmp_path / "data"), "API_PORT": str(api_port), "EMBEDDED_DB_PORT": str(db_port),
+                "MONGODB_DB": database, "LOG_LEVEL": "INFO", **settings})
+    return env, api_port, db_port
 
 
 def _children(pid: int) -> set[int]:
@@ -43,10 +50,7 @@ def _children(pid: int) -> set[int]:
 
 @pytest.mark.slow
 def test_up_serves_docs_keeps_data_and_stops_cleanly_on_ctrl_c(tmp_path):
-    api_port, db_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "JWT_SECRET")}
-    env.update(DATA_DIR=str(tmp_path / "data"), API_PORT=str(api_port), EMBEDDED_DB_PORT=str(db_port),
-               MONGODB_DB="up_test", LOG_LEVEL="WARNING")
+    env, api_port, _ = up_env(tmp_path, "up_test", LOG_LEVEL="WARNING")
 
     def start() -> subprocess.Popen:
         proc = subprocess.Popen([INVOICER, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -83,12 +87,9 @@ def test_up_serves_docs_keeps_data_and_stops_cleanly_on_ctrl_c(tmp_path):
 async def test_one_ctrl_c_lets_a_running_job_finish_and_no_secret_reaches_the_logs(tmp_path):
     """Ctrl-C in a terminal signals the whole foreground group; `invoicer up` alone must take it, and stop the
     watcher once, so that a job already running gets SHUTDOWN_GRACE_SECONDS and ends `processed`."""
-    api_port, db_port = free_port(), free_port()
     database = "ctrl_c"
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "JWT_SECRET")}
-    env.update(DATA_DIR=str(tmp_path / "data"), API_PORT=str(api_port), EMBEDDED_DB_PORT=str(db_port),
-               MONGODB_DB=database, LOG_LEVEL="INFO", WATCHER_TEST_EXTRACTOR=SCRIPTED, PYTHONPATH=str(REPO),
-               WATCHER_CONCURRENCY="1", SHUTDOWN_GRACE_SECONDS="30", PYTHONUNBUFFERED="1")
+    env, api_port, db_port = up_env(tmp_path, database, WATCHER_TEST_EXTRACTOR=SCRIPTED, PYTHONPATH=str(REPO),
+                                    WATCHER_CONCURRENCY="1", SHUTDOWN_GRACE_SECONDS="30", PYTHONUNBUFFERED="1")
     # The database outlives `up` (which leaves one it did not start running), so the outcome can be read after.
     server = start_embedded(tmp_path / "data" / "db", db_port)
     log_path = tmp_path / "up.log"
@@ -160,10 +161,7 @@ async def test_one_ctrl_c_lets_a_running_job_finish_and_no_secret_reaches_the_lo
 
 @pytest.mark.slow
 def test_up_starts_the_embedded_database_again_when_it_dies(tmp_path):
-    api_port, db_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "JWT_SECRET")}
-    env.update(DATA_DIR=str(tmp_path / "data"), API_PORT=str(api_port), EMBEDDED_DB_PORT=str(db_port),
-               MONGODB_DB="restart", LOG_LEVEL="INFO")
+    env, api_port, db_port = up_env(tmp_path, "restart")
     proc = subprocess.Popen([INVOICER, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     try:
@@ -174,7 +172,7 @@ def test_up_starts_the_embedded_database_again_when_it_dies(tmp_path):
         while True:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             again = [pid for pid in _children(proc.pid) if pid != database and "secantusd" in _cmdline(pid)]
-            if again and _answers(embedded_uri(db_port)):
+            if again and answers(embedded_uri(db_port)):
                 break
             assert time.monotonic() < deadline, "the database was not started again"
             time.sleep(0.2)
@@ -194,15 +192,6 @@ def _cmdline(pid: int) -> str:
         return open(f"/proc/{pid}/cmdline").read()
     except OSError:
         return ""
-
-
-def _answers(uri: str) -> bool:
-    try:
-        with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
-            client.admin.command("ping")
-        return True
-    except PyMongoError:
-        return False
 
 
 def test_commands_use_the_project_database_wherever_they_run_and_never_start_an_empty_one(tmp_path):
