@@ -43,7 +43,7 @@ def pick(field_model: FieldModel, candidates: list[Candidate]) -> tuple[Candidat
         return None
     scores = field_model.scores([c.features for c in candidates])
     index = int(scores.argmax())
-    return candidates[index], field_model.calibrated(float(scores[index]))
+    return candidates[index], field_model.calibrated(float(scores[index]), candidates[index].features)
 
 
 __all__ = ["FINDERS", "choose", "pick"]

@@ -24,7 +24,10 @@ from extraction.parsing.dates import find_dates
 from extraction.parsing.invoice_number import number_candidates
 from extraction.parsing.issue_dates import date_claims
 from extraction.parsing.layout import Cell, Layout
+from extraction.parsing.customer import customer_cells
+from extraction.parsing.locale import country_hint
 from extraction.parsing.names import has_legal_form
+from extraction.parsing.vendor import vendor_options
 from extraction.parsing.pairing import Evidence
 from extraction.parsing.totals import amount_evidence
 
@@ -287,29 +290,41 @@ def number_candidates_of(reading: RuleReading) -> list[Candidate]:
     return candidates
 
 
-# --- vendor name: the rules' pick, described so that its confidence can be learned ---------------
+# --- vendor name: the rules' likeliest name lines -----------------------------------------------
 
 
 def vendor_candidates(reading: RuleReading) -> list[Candidate]:
-    picked = reading.fields.vendor_name
-    if picked is None:
-        return []
-    text = str(picked.value)
-    letters = [ch for ch in text if ch.isalpha()]
     layout = reading.layout
-    height = layout.page_sizes.get(picked.page or 1, (1.0, 1.0))[1] or 1.0
-    features = {
-        "rule_confidence": picked.confidence,
-        "y": min(1.0, (picked.bbox[1] / height)) if picked.bbox else 0.5,
-        "tokens": min(8, len(text.split())) / 8,
-        "upper": sum(ch.isupper() for ch in letters) / max(1, len(letters)),
-        "digits": sum(ch.isdigit() for ch in text) / max(1, len(text)),
-        "legal_form": float(has_legal_form(text)),
-        "length": min(60, len(text)) / 60,
-        "pdf_text": 1.0 if reading.source == "pdf_text" else 0.0,
-        "rows": math.log2(1 + len(layout.rows)) / 8,
-    }
-    return [Candidate(picked.value, features, located=picked)]
+    options = vendor_options(layout, reading.labelled, customer_cells(layout, reading.labelled), reading.source)
+    if not options:
+        return []
+    best = options[0].score
+    country = country_hint(row.text for row in layout.rows[:12])
+    candidates = []
+    for option in options:
+        picked = option.name
+        text = str(picked.value)
+        letters = [ch for ch in text if ch.isalpha()]
+        height = layout.page_sizes.get(picked.page or 1, (1.0, 1.0))[1] or 1.0
+        features = {
+            "score": min(2.0, option.score) / 2,
+            "gap": min(1.0, best - option.score),
+            "rank": min(3, option.rank) / 3,
+            "first_option": float(option is options[0]),
+            "options": min(4, len(options)) / 4,
+            "rule_confidence": picked.confidence,
+            "y": min(1.0, (picked.bbox[1] / height)) if picked.bbox else 0.5,
+            "tokens": min(8, len(text.split())) / 8,
+            "upper": sum(ch.isupper() for ch in letters) / max(1, len(letters)),
+            "digits": sum(ch.isdigit() for ch in text) / max(1, len(text)),
+            "legal_form": float(has_legal_form(text)),
+            "length": min(60, len(text)) / 60,
+            "pdf_text": 1.0 if reading.source == "pdf_text" else 0.0,
+            "country_my": float(country == "MY"),
+            "country_us": float(country == "US"),
+        }
+        candidates.append(Candidate(picked.value, features, located=picked))
+    return candidates
 
 
 CandidateFinder = Callable[[RuleReading], list[Candidate]]

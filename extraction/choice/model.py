@@ -8,7 +8,8 @@ numpy alone, without importing scikit-learn or unpickling anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,14 @@ MODEL_PATH = Path(__file__).with_name("choice.json")
 MAX_CONFIDENCE = 0.99
 
 
+def context_value(name: str, score: float, features: dict[str, float]) -> float:
+    """One input of the contextual calibration: the raw score's logit, or a feature of the candidate."""
+    if name == "score_logit":
+        clipped = min(1 - 1e-6, max(1e-6, score))
+        return math.log(clipped / (1 - clipped))
+    return features.get(name, 0.0)
+
+
 @dataclass(frozen=True)
 class FieldModel:
     features: tuple[str, ...]
@@ -29,6 +38,13 @@ class FieldModel:
     intercept: float
     calibration_x: np.ndarray  # isotonic thresholds: raw score -> probability of being right
     calibration_y: np.ndarray
+    # Or Platt scaling with context: logit(raw score) and a few features of the document and the chosen
+    # candidate (how clear the reading was, whether the rules agreed) -> probability of being right.
+    context: tuple[str, ...] = ()
+    context_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    context_scale: np.ndarray = field(default_factory=lambda: np.ones(0))
+    context_coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    context_intercept: float = 0.0
 
     def matrix(self, rows: list[dict[str, float]]) -> np.ndarray:
         return np.array([[row.get(name, 0.0) for name in self.features] for row in rows], dtype=float)
@@ -38,8 +54,13 @@ class FieldModel:
         z = ((self.matrix(rows) - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
-    def calibrated(self, score: float) -> float:
-        """How often a value chosen with this raw score was right on documents the model had not seen."""
+    def calibrated(self, score: float, features: dict[str, float] | None = None) -> float:
+        """How often a value chosen with this raw score (and, with context, these features) was right on
+        documents the model had not seen."""
+        if self.context:
+            row = np.array([context_value(name, score, features or {}) for name in self.context], dtype=float)
+            z = float(((row - self.context_mean) / self.context_scale) @ self.context_coef + self.context_intercept)
+            return min(MAX_CONFIDENCE, 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))))
         if len(self.calibration_x) == 0:
             return min(MAX_CONFIDENCE, float(score))
         return min(MAX_CONFIDENCE, float(np.interp(score, self.calibration_x, self.calibration_y)))
@@ -53,6 +74,11 @@ class FieldModel:
             "intercept": round(float(self.intercept), 8),
             "calibration_x": self.calibration_x.round(6).tolist(),
             "calibration_y": self.calibration_y.round(6).tolist(),
+            "context": list(self.context),
+            "context_mean": self.context_mean.round(8).tolist(),
+            "context_scale": self.context_scale.round(8).tolist(),
+            "context_coef": self.context_coef.round(8).tolist(),
+            "context_intercept": round(float(self.context_intercept), 8),
         }
 
     @classmethod
@@ -65,6 +91,12 @@ class FieldModel:
             intercept=float(data["intercept"]),
             calibration_x=np.array(data["calibration_x"], dtype=float),
             calibration_y=np.array(data["calibration_y"], dtype=float),
+            context=tuple(data.get("context", ())),
+            context_mean=np.array(data.get("context_mean", []), dtype=float),
+            context_scale=np.where(np.array(data.get("context_scale", []), dtype=float) > 0,
+                                   np.array(data.get("context_scale", []), dtype=float), 1.0),
+            context_coef=np.array(data.get("context_coef", []), dtype=float),
+            context_intercept=float(data.get("context_intercept", 0.0)),
         )
 
 

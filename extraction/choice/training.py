@@ -36,6 +36,7 @@ TRAINING_READINGS: dict[str, tuple[str, ...]] = {
 LEARNED_FIELDS: tuple[str, ...] = tuple(FINDERS)
 _REGULARISATION = 0.5
 _CALIBRATION_FOLDS = 5
+_CALIBRATION_REGULARISATION = 0.3
 
 
 @dataclass
@@ -154,18 +155,20 @@ def _fit_scorer(rows: list[dict[str, float]], right: np.ndarray) -> FieldModel:
     return FieldModel(names, mean, scale, regression.coef_[0], float(regression.intercept_[0]), empty, empty)
 
 
-def _choices(model: FieldModel, corpus: list[LabelledReading], field_name: str) -> list[tuple[float, bool]]:
-    """(raw score of the chosen candidate, whether it is right) for each labelled document."""
+def _choices(
+    model: FieldModel, corpus: list[LabelledReading], field_name: str
+) -> list[tuple[float, bool, dict[str, float], str]]:
+    """(raw score of the chosen candidate, whether it is right, its features, the document's group) for each
+    labelled document."""
     chosen = []
     for item in corpus:
         if is_right(field_name, None, item.labels) is None:
             continue
         best = pick(model, item.candidates.get(field_name, []))
         if best is None:
-            chosen.append((float("nan"), False))
-            continue
+            continue  # no candidate, nothing returned: nothing to calibrate
         candidate, score = best
-        chosen.append((score, bool(is_right(field_name, candidate.value, item.labels))))
+        chosen.append((score, bool(is_right(field_name, candidate.value, item.labels)), candidate.features, item.group))
     return chosen
 
 
@@ -182,16 +185,72 @@ def folds(groups: list[str], k: int) -> list[np.ndarray]:
     return [np.array(sorted(bucket), dtype=int) for bucket in buckets]
 
 
-def _isotonic(pairs: list[tuple[float, bool]]) -> tuple[np.ndarray, np.ndarray]:
+# What the contextual calibration looks at besides the raw score: how clear the reading was, what kind
+# of document it is, and whether the rules' own choice agrees.
+_CONTEXT = ("score_logit", "doc_ocr", "doc_narrow", "doc_rows", "doc_pages", "pdf_text", "country_my", "country_us")
+
+
+def _calibration(field_name: str, pairs: list[tuple[float, bool, dict[str, float]]]) -> dict[str, Any]:
+    """Platt scaling with context, fitted on out-of-fold choices (strongly regularised: few documents)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from extraction.choice.model import context_value
+
+    names = (*_CONTEXT, f"rule_{field_name}", "first_option")
+    right = np.array([r for _, r, _ in pairs], dtype=bool)
+    if len(pairs) < 10 or right.all() or not right.any():
+        return {}
+    matrix = np.array([[context_value(n, s, f) for n in names] for s, _, f in pairs], dtype=float)
+    mean, scale = matrix.mean(axis=0), matrix.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    regression = LogisticRegression(C=_CALIBRATION_REGULARISATION, max_iter=5000).fit((matrix - mean) / scale, right)
+    return {"context": names, "context_mean": mean, "context_scale": scale,
+            "context_coef": regression.coef_[0], "context_intercept": float(regression.intercept_[0])}
+
+
+def _isotonic(pairs: list[tuple[float, bool, dict[str, float]]]) -> dict[str, Any]:
     from sklearn.isotonic import IsotonicRegression
 
-    known = [(s, r) for s, r in pairs if s == s]  # NaN: no candidate, nothing to calibrate
-    if len(known) < 5:
-        return np.array([], dtype=float), np.array([], dtype=float)
-    scores = np.array([s for s, _ in known])
-    right = np.array([r for _, r in known], dtype=float)
+    if len(pairs) < 10:
+        return {}
+    scores = np.array([s for s, _, _ in pairs])
+    right = np.array([r for _, r, _ in pairs], dtype=float)
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, right)
-    return np.asarray(isotonic.X_thresholds_, dtype=float), np.asarray(isotonic.y_thresholds_, dtype=float)
+    return {"calibration_x": np.asarray(isotonic.X_thresholds_, dtype=float),
+            "calibration_y": np.asarray(isotonic.y_thresholds_, dtype=float)}
+
+
+def expected_calibration_error(confidences: list[float], right: list[bool], bins: int = 10) -> float:
+    """Count-weighted gap between confidence and accuracy over equal-width confidence bins."""
+    total, gap = len(confidences), 0.0
+    for index in range(bins):
+        members = [i for i, c in enumerate(confidences) if index / bins <= c < (index + 1) / bins or (index == bins - 1 and c >= 1.0)]
+        if members:
+            gap += abs(sum(confidences[i] for i in members) - sum(right[i] for i in members))
+    return gap / total if total else 0.0
+
+
+def _select_calibration(
+    field_name: str, scorer: FieldModel, pairs: list[tuple[float, bool, dict[str, float]]], groups: list[str]
+) -> dict[str, Any]:
+    """Isotonic or contextual Platt, whichever has the lower ECE on held-out folds of the out-of-fold choices."""
+    methods = {"isotonic": _isotonic, "platt": lambda p: _calibration(field_name, p)}
+    errors: dict[str, float] = {}
+    for method, fit in methods.items():
+        confidences: list[float] = []
+        right: list[bool] = []
+        for held_out in folds(groups, _CALIBRATION_FOLDS):
+            held = set(held_out.tolist())
+            fitted = fit([p for i, p in enumerate(pairs) if i not in held])
+            model = FieldModel(scorer.features, scorer.mean, scorer.scale, scorer.coef, scorer.intercept,
+                               fitted.get("calibration_x", np.array([])), fitted.get("calibration_y", np.array([])),
+                               **{k: v for k, v in fitted.items() if k.startswith("context")})
+            for index in held:
+                score, is_right_, features = pairs[index]
+                confidences.append(model.calibrated(score, features))
+                right.append(is_right_)
+        errors[method] = expected_calibration_error(confidences, right)
+    return methods[min(errors, key=lambda m: (errors[m], m))](pairs)
 
 
 def fit_field(corpus: list[LabelledReading], field_name: str) -> FieldModel | None:
@@ -200,7 +259,8 @@ def fit_field(corpus: list[LabelledReading], field_name: str) -> FieldModel | No
     if not rows:
         return None
     scorer = _fit_scorer(rows, right)
-    out_of_fold: list[tuple[float, bool]] = []
+    out_of_fold: list[tuple[float, bool, dict[str, float]]] = []
+    groups: list[str] = []
     for held_out in folds([item.group for item in corpus], _CALIBRATION_FOLDS):
         held = set(held_out.tolist())
         train = [item for index, item in enumerate(corpus) if index not in held]
@@ -208,9 +268,13 @@ def fit_field(corpus: list[LabelledReading], field_name: str) -> FieldModel | No
         train_rows, train_right, _ = _rows(train, field_name)
         if not train_rows:
             continue
-        out_of_fold += _choices(_fit_scorer(train_rows, train_right), test, field_name)
-    x, y = _isotonic(out_of_fold)
-    return FieldModel(scorer.features, scorer.mean, scorer.scale, scorer.coef, scorer.intercept, x, y)
+        chosen = _choices(_fit_scorer(train_rows, train_right), test, field_name)
+        out_of_fold += [(score, right, features) for score, right, features, _ in chosen]
+        groups += [group for *_, group in chosen]
+    calibration = _select_calibration(field_name, scorer, out_of_fold, groups)
+    empty = np.array([], dtype=float)
+    return FieldModel(scorer.features, scorer.mean, scorer.scale, scorer.coef, scorer.intercept,
+                      calibration.pop("calibration_x", empty), calibration.pop("calibration_y", empty), **calibration)
 
 
 def train(corpus: list[LabelledReading], meta: dict[str, Any] | None = None) -> ChoiceModel:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import statistics
+from dataclasses import dataclass
 
+from extraction.geometry import union_box
 from extraction.models import FieldValue, Source
 from extraction.parsing.labels import find_labels
-from extraction.geometry import union_box
 from extraction.parsing.layout import Cell, Layout
 from extraction.parsing.names import (
     LEGAL_FORM,
@@ -228,22 +229,49 @@ def choose_vendor(
     layout: Layout, labelled: list[LabelledCell], excluded: set[int], source: Source
 ) -> tuple[FieldValue[str], Cell] | None:
     """The vendor's name, and the cell its name ends in (its address follows it)."""
+    options = vendor_options(layout, labelled, excluded, source, limit=1)
+    if not options:
+        return None
+    option = options[0]
+    return option.name, option.last_cell
+
+
+@dataclass(frozen=True)
+class VendorOption:
+    name: FieldValue[str]
+    last_cell: Cell  # where the name ends (its address follows)
+    score: float  # the rules' score of the line the name was built from
+    rank: int
+
+
+def vendor_options(
+    layout: Layout, labelled: list[LabelledCell], excluded: set[int], source: Source, *, limit: int = 4
+) -> list[VendorOption]:
+    """The likeliest vendor names, best first, each built from its line the same way (brand above a
+    branch, a name over two lines joined)."""
     pairs = KeyCells.of(layout)
     candidates = _vendor_candidates(layout, excluded, labelled, pairs)
-    if not candidates:
-        return None
-    score, cell = candidates[0]
-    if score <= 0:
-        return None  # only label words and stamps ("datum", "POSTED"): the name is in a logo, if anywhere
-    cell = _brand_above(cell, [c for _, c in candidates[1:]])
-    runner_up = next((other for other, c in candidates[1:] if c.row != cell.row), 0.0)
-    block = _name_block(layout, cell, pairs)
-    name = trim_name(" ".join((name_text(c.text.lstrip(" :")) or c.text) for c in block))
-    vendor = FieldValue(
-        value=name,
-        confidence=round(_confidence(score, runner_up, min(c.confidence for c in block)), 3),
-        source=source,
-        page=cell.page,
-        bbox=union_box([c.bbox for c in block]),
-    )
-    return vendor, block[-1]
+    options: list[VendorOption] = []
+    seen: set[str] = set()
+    for rank, (score, line) in enumerate(candidates):
+        if len(options) >= limit:
+            break
+        if score <= 0:
+            break  # only label words and stamps ("datum", "POSTED"): the name is in a logo, if anywhere
+        others = [c for _, c in candidates if c is not line]
+        cell = _brand_above(line, others)
+        runner_up = next((other for other, c in candidates[rank + 1 :] if c.row != cell.row), 0.0)
+        block = _name_block(layout, cell, pairs)
+        name = trim_name(" ".join((name_text(c.text.lstrip(" :")) or c.text) for c in block))
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        vendor = FieldValue(
+            value=name,
+            confidence=round(_confidence(score, runner_up, min(c.confidence for c in block)), 3),
+            source=source,
+            page=cell.page,
+            bbox=union_box([c.bbox for c in block]),
+        )
+        options.append(VendorOption(vendor, block[-1], score, rank))
+    return options
