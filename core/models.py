@@ -208,8 +208,8 @@ class FailureCount(BaseModel):
 
 
 class StatsDay(Document):
-    """The admin dashboard's numbers for one organization and one UTC day. `core.stats` recounts a day from its
-    invoices whenever one of them changed, never increments it in place, so it cannot drift from them."""
+    """The admin dashboard's numbers for one organization and one UTC day: the sum of its `StatsHour`s. Small on
+    purpose (the dashboard reads 90 of them per request; the hours live apart)."""
 
     org_id: PydanticObjectId
     day: datetime  # 00:00 UTC
@@ -224,24 +224,48 @@ class StatsDay(Document):
     uploaders: dict[str, int] = Field(default_factory=dict)  # owner id -> uploads
     amounts: dict[str, str] = Field(default_factory=dict)  # currency -> decimal string, totals of processed
     computed_at: datetime = Field(default_factory=utcnow)
+    version: int = 0  # bumped after every write of the day's hours; the totals are merged under it
 
     class Settings:
         name = "stats_days"
         indexes = [IndexModel([("org_id", pymongo.ASCENDING), ("day", pymongo.ASCENDING)], unique=True)]
 
 
-class DirtyDay(BaseModel):
-    day: datetime
+class StatsHour(Document):
+    """One hour of `StatsDay`, the unit `core.stats` recounts from the invoices whenever one of them changed
+    (never incremented in place, so it cannot drift from them)."""
+
+    org_id: PydanticObjectId
+    hour: datetime
+    uploads: int = 0
+    processed: int = 0
+    failed: int = 0
+    needs_review: int = 0
+    in_queue: int = 0
+    processing_ms: dict[str, int] = Field(default_factory=dict)
+    queue_ms: dict[str, int] = Field(default_factory=dict)
+    failures: dict[str, FailureCount] = Field(default_factory=dict)
+    uploaders: dict[str, int] = Field(default_factory=dict)
+    amounts: dict[str, str] = Field(default_factory=dict)
+    computed_at: datetime = Field(default_factory=utcnow)  # the recount saw every write committed before it
+
+    class Settings:
+        name = "stats_hours"
+        indexes = [IndexModel([("org_id", pymongo.ASCENDING), ("hour", pymongo.ASCENDING)], unique=True)]
+
+
+class DirtyHour(BaseModel):
+    hour: datetime
     at: datetime  # when it was marked: marks are consumed only once they are older than the roll-up's margin
 
 
 class StatsRollup(Document):
-    """Where `core.stats` stopped for one organization (`_id` = org id), and days a delete or requeue touched
+    """Where `core.stats` stopped for one organization (`_id` = org id), and hours a delete or requeue touched
     (a vanished invoice or a cleared `processed_at` leaves no newer `updated_at` to find)."""
 
     id: PydanticObjectId  # type: ignore[assignment]
     checked_until: datetime | None = None
-    dirty: list[DirtyDay] = Field(default_factory=list)
+    dirty: list[DirtyHour] = Field(default_factory=list)
     # The history before the first refresh, counted newest day first (core.stats.count_history)
     history_next: datetime | None = None  # the next day to count; None when all are counted
     history_first: datetime | None = None  # the day of the first upload
@@ -259,6 +283,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     WatcherState,
     WatcherHeartbeat,
     StatsDay,
+    StatsHour,
     StatsRollup,
 ]
 

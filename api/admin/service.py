@@ -53,7 +53,7 @@ async def dashboard(org_id: PydanticObjectId, range_: StatsRange) -> AdminStats:
     today = stats.day_of(utcnow())
     start = today - timedelta(days=int(range_.rstrip("d")) - 1)
     collection_days = await StatsDay.get_pymongo_collection().find(
-        {"org_id": org_id, "day": {"$gte": start}}, {"_id": 0, "org_id": 0}
+        {"org_id": org_id, "day": {"$gte": start}}, {"_id": 0, "org_id": 0, "version": 0}
     ).to_list()
     by_day = {stats.day_of(d["day"]): d for d in collection_days}
     # "Now" numbers over every day, not only the range: an upload of last year may still wait for a person.
