@@ -17,6 +17,7 @@ own answer) and a message a person can act on.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 import zlib
 from collections.abc import Callable
@@ -30,6 +31,10 @@ from PIL import Image, UnidentifiedImageError
 from extraction.decode import DecodeError, sniff
 
 pillow_heif.register_heif_opener()
+
+# PDFium is not thread-safe, not even across documents: every pdfium call of a process that runs them in
+# threads (the API: upload checks, page images) holds this lock.
+PDFIUM_LOCK = threading.Lock()
 
 ACCEPTED = "JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF, PDF or an XML e-invoice (UBL, CII)"
 _INFLATE_PIECE = 1 << 20
@@ -109,16 +114,17 @@ def _damaged(exc: BaseException | str) -> UploadRefused:
 
 
 def _check_pdf(data: bytes, limits: UploadLimits) -> int:
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise UploadRefused(Refusal.encrypted, "The PDF is password-protected; upload a copy without a password") from None
-        raise UploadRefused(Refusal.unreadable, f"The PDF is damaged and cannot be read ({exc})") from None
-    try:
-        pages = len(pdf)
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            if "password" in str(exc).lower():
+                raise UploadRefused(Refusal.encrypted, "The PDF is password-protected; upload a copy without a password") from None
+            raise UploadRefused(Refusal.unreadable, f"The PDF is damaged and cannot be read ({exc})") from None
+        try:
+            pages = len(pdf)
+        finally:
+            pdf.close()
     check_pages(pages, limits, "PDF")
     return pages
 

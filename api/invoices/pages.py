@@ -6,7 +6,8 @@ headers `X-Page-Width` / `X-Page-Height` give the page's own size, the space the
 
 Rendered pages are kept in an in-process LRU cache bounded by bytes, keyed by the stored file's id, the page,
 the width and the format; a replaced file has a new id, so nothing stale is ever served. Rendering runs in
-worker threads (pdfium and Pillow release the GIL), at most `RENDER_CONCURRENCY` at a time per process.
+worker threads, at most `RENDER_CONCURRENCY` at a time per process; pdfium calls hold the process's one
+pdfium lock (pdfium is not thread-safe), image scaling and encoding run beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from api.deps import CurrentUser, DatabaseDep
 from api.errors import NotFound, Unprocessable, error_responses
 from api.invoices import service
 from core import storage
+from extraction.upload_check import PDFIUM_LOCK
 
 pillow_heif.register_heif_opener()
 
@@ -84,14 +86,17 @@ _RENDERING = asyncio.Semaphore(RENDER_CONCURRENCY)
 def render_page(data: bytes, content_type: str, number: int, width: int, image_format: ImageFormat) -> RenderedPage:
     """Page `number` (1-based) of the file, `width` pixels wide, encoded as `image_format`. Blocking."""
     if content_type == "application/pdf":
-        pdf = pdfium.PdfDocument(data)
-        try:
-            page = pdf[number - 1]
-            page_width, page_height = page.get_size()
-            image = page.render(scale=width / page_width, may_draw_forms=True).to_pil()
-            page.close()
-        finally:
-            pdf.close()
+        with PDFIUM_LOCK:  # encoding below runs outside it
+            pdf = pdfium.PdfDocument(data)
+            try:
+                page = pdf[number - 1]
+                page_width, page_height = page.get_size()
+                bitmap = page.render(scale=width / page_width, may_draw_forms=True)
+                image = bitmap.to_pil().copy()  # the copy owns its pixels; the bitmap's go with the document
+                bitmap.close()
+                page.close()
+            finally:
+                pdf.close()
     else:
         with Image.open(io.BytesIO(data)) as original:
             original.seek(number - 1)
