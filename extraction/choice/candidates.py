@@ -24,10 +24,8 @@ from extraction.parsing.dates import find_dates
 from extraction.parsing.invoice_number import number_candidates
 from extraction.parsing.issue_dates import date_claims
 from extraction.parsing.layout import Cell, Layout
-from extraction.parsing.customer import customer_cells
 from extraction.parsing.locale import country_hint
 from extraction.parsing.names import has_legal_form
-from extraction.parsing.vendor import vendor_options
 from extraction.parsing.pairing import Evidence
 from extraction.parsing.totals import amount_evidence
 
@@ -295,7 +293,7 @@ def number_candidates_of(reading: RuleReading) -> list[Candidate]:
 
 def vendor_candidates(reading: RuleReading) -> list[Candidate]:
     layout = reading.layout
-    options = vendor_options(layout, reading.labelled, customer_cells(layout, reading.labelled), reading.source)
+    options = reading.vendors
     if not options:
         return []
     best = options[0].score

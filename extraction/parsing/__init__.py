@@ -9,7 +9,7 @@ evidence; `names` knows what a line says about names.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from extraction.models import DocumentText, FieldValue, InvoiceFields, Source, mean_word_confidence
@@ -26,7 +26,7 @@ from extraction.parsing.locale import CURRENCY_OF_COUNTRY, MONTH_FIRST, country_
 from extraction.parsing.pairing import LabelledCell, label_cells
 from extraction.parsing.taxids import choose_vendor_tax_id
 from extraction.parsing.totals import choose_totals
-from extraction.parsing.vendor import choose_vendor
+from extraction.parsing.vendor import VendorOption, vendor_options
 
 # Below these confidences a field is not trusted enough to skip a better (slower) reading.
 # (An ambiguous day/month order costs a date some confidence, but a better OCR pass cannot settle it.)
@@ -92,6 +92,7 @@ class RuleReading:
     labelled: list[LabelledCell]
     day_first: bool | None  # the order the chosen dates were read in (None: default, day first)
     source: Source
+    vendors: list[VendorOption] = field(default_factory=list)  # the likeliest vendor names, best first
 
 
 def parse_fields(doc: DocumentText) -> InvoiceFields:
@@ -134,8 +135,8 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
         month_first = choose_dates(layout, labelled, source, day_first=False)
         if _usual_term(month_first) and not _usual_term(dates):
             dates, day_first = month_first, False
-    vendor = choose_vendor(layout, labelled, excluded, source)
-    vendor_name, name_cell = vendor if vendor is not None else (None, None)
+    vendors = vendor_options(layout, labelled, excluded, source)
+    vendor_name, name_cell = (vendors[0].name, vendors[0].last_cell) if vendors else (None, None)
     vendor_tax_id = choose_vendor_tax_id(layout, excluded, source)
     currency = _currency(layout, source) or _implied_currency(country, vendor_tax_id, source)
     fields = InvoiceFields(
@@ -153,7 +154,7 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
         document_type=_document_type(layout, source),
         line_items=items,
     )
-    return RuleReading(fields, layout, labelled, day_first, source)
+    return RuleReading(fields, layout, labelled, day_first, source, vendors)
 
 
 def needs_second_opinion(fields: InvoiceFields, doc: DocumentText) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from extraction.parsing.dates import fold
 
@@ -160,6 +161,12 @@ class LabelMatch:
 
 def find_labels(text: str) -> list[LabelMatch]:
     """Every label in `text` (spans index `text`), longest first where two overlap."""
+    return list(_labels_of(text))
+
+
+@lru_cache(maxsize=4096)
+def _labels_of(text: str) -> tuple[LabelMatch, ...]:
+    # Cached: the same cell texts are asked about by every field's rules and by the trained choice.
     folded = fold(text)
     if len(folded) != len(text):
         folded = text.lower()
@@ -175,7 +182,7 @@ def find_labels(text: str) -> list[LabelMatch]:
     for match in candidates:
         if all(match.end <= other.start or match.start >= other.end for other in kept):
             kept.append(match)
-    return _absorb_tax_qualifiers(sorted(kept, key=lambda m: m.start), folded)
+    return tuple(_absorb_tax_qualifiers(sorted(kept, key=lambda m: m.start), folded))
 
 
 _QUALIFIER_GAP = re.compile(rf"^[\s.,:()@]*(?:(?:{_INCL}|{_EXCL}|of|\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%)[\s.,:()@]*)*$")
