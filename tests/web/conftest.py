@@ -53,20 +53,20 @@ def playwright_instance() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-def chromium(playwright_instance: Playwright) -> Iterator[Browser]:
+def system_chromium(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
     yield browser
     browser.close()
 
 
 @pytest.fixture
-def new_context(chromium: Browser) -> Iterator[Callable[..., BrowserContext]]:
+def browser_context(system_chromium: Browser) -> Iterator[Callable[..., BrowserContext]]:
     """Fresh browser profiles (cookies and memory of their own); closed at the end of the test."""
     opened: list[BrowserContext] = []
 
     def make(**options: Any) -> BrowserContext:
         options.setdefault("viewport", {"width": 1366, "height": 900})
-        context = chromium.new_context(**options)
+        context = system_chromium.new_context(**options)
         context.set_default_timeout(20_000)
         opened.append(context)
         return context

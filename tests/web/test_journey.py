@@ -41,8 +41,8 @@ class Journey:
 
 
 @pytest.fixture(scope="module")
-def journey(stack: Stack, chromium: Browser) -> Iterator[Journey]:
-    context = chromium.new_context(viewport={"width": 1366, "height": 900})
+def journey(stack: Stack, system_chromium: Browser) -> Iterator[Journey]:
+    context = system_chromium.new_context(viewport={"width": 1366, "height": 900})
     context.set_default_timeout(20_000)
     state = Journey(stack, context)
     state.email = sign_up(state.page, stack.base, name="Ann Admin", organization="Acme Web")
@@ -189,11 +189,11 @@ def test_dashboard_matches_the_api_and_moves_live(journey: Journey):
     shot(page, "09-dashboard-live")
 
 
-def test_an_employee_sees_neither_the_dashboard_nor_someone_elses_invoice(journey: Journey, new_context):
+def test_an_employee_sees_neither_the_dashboard_nor_someone_elses_invoice(journey: Journey, browser_context):
     stack = journey.stack
     email, token = stack.create_user(journey.api_token(), role="employee", name="Emma Employee")
     assert httpx.get(f"{stack.base}/api/v1/admin/stats", headers={"Authorization": f"Bearer {token}"}).status_code == 403
-    page = new_context().new_page()
+    page = browser_context().new_page()
     sign_in(page, stack.base, email)
     expect(page.get_by_role("link", name="Dashboard")).to_have_count(0)
     page.goto(f"{stack.base}/dashboard")
@@ -205,9 +205,9 @@ def test_an_employee_sees_neither_the_dashboard_nor_someone_elses_invoice(journe
     shot(page, "10-employee-not-found")
 
 
-def test_no_serious_accessibility_violations(journey: Journey, new_context):
+def test_no_serious_accessibility_violations(journey: Journey, browser_context):
     # axe-core is injected from node_modules, which the app's CSP (rightly) refuses: this profile bypasses it.
-    page = new_context(bypass_csp=True).new_page()
+    page = browser_context(bypass_csp=True).new_page()
     page.goto(f"{journey.stack.base}/signin")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     found = {"sign-in": axe_violations(page)}
@@ -233,8 +233,8 @@ def test_no_serious_accessibility_violations(journey: Journey, new_context):
                      "invoice (dark)": [], "list (dark)": []}
 
 
-def test_on_a_phone_upload_and_list(journey: Journey, new_context):
-    context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
+def test_on_a_phone_upload_and_list(journey: Journey, browser_context):
+    context = browser_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
     page = context.new_page()
     sign_in(page, journey.stack.base, journey.email)
     page.goto(f"{journey.stack.base}/upload")

@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 from tests.web.support import EINVOICE_PDF, PASSWORD, RECEIPT, TEXT_PDF, shot, sign_in, sign_up, start_stack
 
 
-def test_users_add_change_role_disable_and_the_last_admin_guard(stack, new_context):
-    page = new_context().new_page()
+def test_users_add_change_role_disable_and_the_last_admin_guard(stack, browser_context):
+    page = browser_context().new_page()
     sign_up(page, stack.base, name="Uma Admin", organization="People Inc")
     page.get_by_role("link", name="Users").click()
     form = page.get_by_role("region", name="Add a person")
@@ -30,8 +30,8 @@ def test_users_add_change_role_disable_and_the_last_admin_guard(stack, new_conte
     shot(page, "16-users")
 
 
-def test_change_your_password(stack, new_context):
-    page = new_context().new_page()
+def test_change_your_password(stack, browser_context):
+    page = browser_context().new_page()
     email = sign_up(page, stack.base, name="Pat Password")
     page.get_by_role("link", name="Pat Password").click()
     page.get_by_label("Current password").fill("wrong-password-here")
@@ -46,8 +46,8 @@ def test_change_your_password(stack, new_context):
     assert stack.token(email, PASSWORD + "-new")
 
 
-def test_invoice_actions_download_reprocess_replace_and_delete(stack, new_context):
-    page = new_context().new_page()
+def test_invoice_actions_download_reprocess_replace_and_delete(stack, browser_context):
+    page = browser_context().new_page()
     email = sign_up(page, stack.base, name="Ivy Invoices")
     invoice = stack.upload(stack.token(email), TEXT_PDF)
     page.goto(f"{stack.base}/invoices/{invoice['id']}")
@@ -80,8 +80,8 @@ def test_invoice_actions_download_reprocess_replace_and_delete(stack, new_contex
     expect(page.get_by_text("No invoices here yet.")).to_be_visible()
 
 
-def test_review_edit_the_next_doubtful_field_from_the_keyboard(stack, new_context):
-    page = new_context().new_page()
+def test_review_edit_the_next_doubtful_field_from_the_keyboard(stack, browser_context):
+    page = browser_context().new_page()
     email = sign_up(page, stack.base, name="Kim Keys")
     token = stack.token(email)
     invoice = stack.upload(token, RECEIPT)
@@ -102,10 +102,10 @@ def test_review_edit_the_next_doubtful_field_from_the_keyboard(stack, new_contex
     shot(page, "19-review-edit")
 
 
-def test_sign_up_switched_off_and_a_lockout_show_the_apis_words(tmp_path, mongo_uri, new_context):
+def test_sign_up_switched_off_and_a_lockout_show_the_apis_words(tmp_path, mongo_uri, browser_context):
     closed = start_stack(tmp_path, mongo_uri, watcher=False, ALLOW_SIGNUP="false", LOGIN_ATTEMPTS_PER_MINUTE="2")
     try:
-        page = new_context().new_page()
+        page = browser_context().new_page()
         page.goto(f"{closed.base}/signup")
         page.get_by_label("Your name", exact=True).fill("Nobody")
         page.get_by_label("Organization", exact=True).fill("Closed")
@@ -125,13 +125,13 @@ def test_sign_up_switched_off_and_a_lockout_show_the_apis_words(tmp_path, mongo_
         closed.api.stop()
 
 
-def test_sign_in_page_is_usable_before_any_data(stack, new_context):
-    page = new_context(color_scheme="dark").new_page()
+def test_sign_in_page_is_usable_before_any_data(stack, browser_context):
+    page = browser_context(color_scheme="dark").new_page()
     page.goto(f"{stack.base}/signin")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     background = page.evaluate("() => getComputedStyle(document.querySelector('.auth-card')).backgroundColor")
     assert background != "rgb(255, 255, 255)", "dark mode does not follow the system"
     shot(page, "21-sign-in-dark")
-    sign_in(page, stack.base, sign_up(new_context().new_page(), stack.base, name="Dee Dark"))
+    sign_in(page, stack.base, sign_up(browser_context().new_page(), stack.base, name="Dee Dark"))
     expect(page.get_by_text("No invoices here yet.")).to_be_visible()
     shot(page, "22-list-dark")

@@ -49,9 +49,9 @@ def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, s
     server.stop()
 
 
-def test_paging_through_ten_thousand_invoices(crowded, new_context):
+def test_paging_through_ten_thousand_invoices(crowded, browser_context):
     stack, email = crowded
-    page = new_context().new_page()
+    page = browser_context().new_page()
     limits: list[int] = []
     page.on("request", lambda request: limits.append(int(parse_qs(urlparse(request.url).query).get("limit", ["0"])[0]))
             if urlparse(request.url).path == "/api/v1/invoices" else None)

@@ -29,8 +29,8 @@ def test_pages_have_security_headers_and_api_paths_keep_their_meaning(stack):
     assert httpx.get(f"{stack.base}/docs").status_code == 200
 
 
-def test_sign_up_sign_out_back_button_and_sign_in(stack, new_context):
-    context = new_context()
+def test_sign_up_sign_out_back_button_and_sign_in(stack, browser_context):
+    context = browser_context()
     page = context.new_page()
     page.goto(f"{stack.base}/signin")
     shot(page, "01-sign-in")
@@ -63,9 +63,9 @@ def test_sign_up_sign_out_back_button_and_sign_in(stack, new_context):
     expect(page.get_by_role("link", name="Dashboard")).to_be_visible()
 
 
-def test_a_deep_link_survives_sign_in_and_a_revoked_session_sends_you_to_sign_in(stack, new_context):
+def test_a_deep_link_survives_sign_in_and_a_revoked_session_sends_you_to_sign_in(stack, browser_context):
     email, token = stack.register(name="Rita Revoked")
-    context = new_context()
+    context = browser_context()
     page = context.new_page()
     page.goto(f"{stack.base}/review")
     page.wait_for_url("**/signin?next=%2Freview")
@@ -82,10 +82,10 @@ def test_a_deep_link_survives_sign_in_and_a_revoked_session_sends_you_to_sign_in
     assert "next=%2Freview" in page.url
 
 
-def test_a_disabled_account_is_sent_to_sign_in_at_its_next_request(stack, new_context):
+def test_a_disabled_account_is_sent_to_sign_in_at_its_next_request(stack, browser_context):
     _, admin = stack.register(name="Dora Disabler")
     email, _ = stack.create_user(admin, role="employee", name="Walt Walkedout")
-    page = new_context().new_page()
+    page = browser_context().new_page()
     sign_in(page, stack.base, email)
     expect(page.get_by_role("heading", name="Your invoices")).to_be_visible()
     user_id = next(u["id"] for u in stack.get(admin, "/users") if u["email"] == email)
