@@ -1,8 +1,7 @@
-// Regenerates src/schema.d.ts from the API's OpenAPI document.
-// The document comes from `invoicer openapi`; a checkout whose CLI predates that command
-// dumps it straight from the FastAPI app. `--check` fails when the committed file is stale.
+// Regenerates src/schema.d.ts from the API's OpenAPI document, as `invoicer openapi` prints it.
+// `--check` fails when the committed file is stale.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,14 +12,7 @@ const bin = join(repo, ".venv/bin");
 const target = join(sdk, "src/schema.d.ts");
 
 function openapiDocument() {
-  try {
-    return execFileSync(join(bin, "invoicer"), ["openapi"], { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  } catch {
-    const script =
-      "import json; from core.config import Settings; from api.main import create_app; " +
-      "print(json.dumps(create_app(Settings(env='test', jwt_secret='x' * 40)).openapi()))";
-    return execFileSync(join(bin, "python"), ["-c", script], { cwd: repo, encoding: "utf8" });
-  }
+  return execFileSync(join(bin, "invoicer"), ["openapi"], { cwd: repo, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 }
 
 const work = mkdtempSync(join(tmpdir(), "invoicer-openapi-"));
@@ -29,6 +21,7 @@ const generatedPath = join(work, "schema.d.ts");
 writeFileSync(documentPath, openapiDocument());
 execFileSync(join(sdk, "../node_modules/.bin/openapi-typescript"), [documentPath, "-o", generatedPath], { stdio: "ignore" });
 const generated = readFileSync(generatedPath, "utf8");
+rmSync(work, { recursive: true, force: true });
 
 if (process.argv.includes("--check")) {
   const committed = readFileSync(target, "utf8");
