@@ -16,7 +16,7 @@ from core.embedded import start_embedded
 from tests.web.support import TEXT_PDF, Stack, shot, sign_in, start_stack
 
 INVOICES = 10_000
-PAGES_TO_WALK = 20
+PAGES_TO_WALK = 12
 
 
 @pytest.fixture(scope="module")
