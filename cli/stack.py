@@ -147,13 +147,14 @@ def up(
         database = describe_database(uri, settings.mongodb_db)
         data = f"data in {settings.data_dir}" if server or not settings.mongodb_uri else "external"
         console.print(
-            f"\n[bold green]Invoicer is up.[/]\n"
+            f"\n[bold green]Invoicer is up.[/] Open {base} in a browser.\n"
+            f"  Web app:       {base}\n"
             f"  API root:      {base}/api/v1\n"
             f"  API docs:      {base}/docs\n"
             f"  Socket.IO:     {base}/socket.io\n"
             f"  Database:      {database} ({data})\n"
             f"  Logs:          this terminal (the database's own: {settings.data_dir / 'secantusd.log'})\n"
-            f"Create the first account with POST /api/v1/auth/register (or `invoicer user create`). "
+            f"Create the first account on the web app's sign-up page (or `invoicer user create`). "
             f"Ctrl-C stops everything.\n"
         )
     code = _supervise(children, server, settings, stop)
