@@ -9,8 +9,8 @@ import base64
 import pytest
 
 from tests.extraction.test_einvoice import CII, UBL
-from tests.watcher.conftest import FAST_WATCHER
-from tests.watcher.test_end_to_end import signed_in, wait_final
+from tests.factories import register_org
+from tests.watcher.support import FAST_WATCHER, wait_final
 
 
 @pytest.mark.slow
@@ -18,7 +18,7 @@ async def test_xml_invoices_uploaded_both_ways_are_read_exactly(db, start_api, s
     url = start_api()
     env = {name: value for name, value in FAST_WATCHER.items() if name not in ("WATCHER_TEST_EXTRACTOR", "PYTHONPATH")}
     watcher = start_process("watcher", "--concurrency", "1", **env)
-    client = signed_in(url)
+    client = register_org(url).client
 
     sent_json = client.post("/invoices", json={"filename": "peppol.xml", "content_base64": base64.b64encode(UBL).decode()})
     assert sent_json.status_code == 202, sent_json.text
@@ -37,7 +37,7 @@ async def test_xml_invoices_uploaded_both_ways_are_read_exactly(db, start_api, s
 
 
 async def test_hostile_or_foreign_xml_is_refused_at_upload(db, start_api) -> None:  # type: ignore[no-untyped-def]
-    client = signed_in(start_api())
+    client = register_org(start_api()).client
     bomb = b"<?xml version='1.0'?><!DOCTYPE r [<!ENTITY a 'aaaa'>]><Invoice xmlns='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'>&a;</Invoice>"
     order = b"<?xml version='1.0'?><order xmlns='urn:example:order'><ID>1</ID></order>"
     for data, words in ((bomb, "document type declaration"), (order, "not an e-invoice")):

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 import socketio
+from tests.realtime.support import add_employee, api_client, events, register
 
-from tests.realtime.conftest import api_client
-from tests.realtime.test_socketio import add_employee, register
-from tests.realtime.test_sse import events
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.realtime.test_socketio import SILENCE_SECONDS, add_employee, register, statuses, upload
+from tests.realtime.support import SILENCE_SECONDS, add_employee, register, statuses, upload
 from tests.support import REPO, Process, base_env
 from tests.watcher.extractors import SCRIPTED
 

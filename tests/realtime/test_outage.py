@@ -15,8 +15,7 @@ from bson import ObjectId
 from core.db import make_client
 from core.embedded import free_port, start_embedded
 from core.models import InvoiceStatus as S
-from tests.realtime.conftest import Listener, Stack
-from tests.realtime.test_socketio import advance
+from tests.realtime.support import Listener, Stack, advance
 from tests.support import Process, base_env, wait_http
 
 pytestmark = pytest.mark.slow

@@ -11,66 +11,18 @@ import base64
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-import httpx
 import pytest
 import socketio
 from bson import ObjectId
 
 from core.bson_codec import to_bson
-from core.models import InvoiceError, Role
-from core.transitions import status_change
+from core.models import Role
 from core.models import InvoiceStatus as S
-from tests.realtime.conftest import PASSWORD, Listener, Stack, api_client, png
+from tests.realtime.support import (
+    Listener, SILENCE_SECONDS, add_employee, advance, api_client, register, statuses, upload,
+)
 
 pytestmark = pytest.mark.slow
-
-SILENCE_SECONDS = 1.0  # after the last expected event, how long the others must stay quiet
-
-
-async def register(stack: Stack, name: str) -> dict:
-    email = f"{name}-{ObjectId()}@example.com"
-    async with httpx.AsyncClient(base_url=f"{stack.url}/api/v1", timeout=30) as http:
-        response = await http.post("/auth/register", json={
-            "email": email, "password": PASSWORD, "name": name, "organization": f"Org of {name}"})
-        assert response.status_code == 201, response.text
-        return {**response.json(), **await login(http, email)}
-
-
-async def login(http: httpx.AsyncClient, email: str) -> dict:
-    response = await http.post("/auth/login", data={"username": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def add_employee(stack: Stack, admin: dict, name: str) -> dict:
-    email = f"{name}-{ObjectId()}@example.com"
-    async with api_client(stack, admin["access_token"]) as http:
-        response = await http.post("/users", json={"email": email, "password": PASSWORD, "name": name})
-        assert response.status_code == 201, response.text
-        return {**response.json(), **await login(http, email)}
-
-
-async def upload(stack: Stack, token: str, seed: str) -> dict:
-    async with api_client(stack, token) as http:
-        response = await http.post("/invoices", json={
-            "filename": f"{seed}.png", "content_base64": base64.b64encode(png(seed)).decode()})
-        assert response.status_code == 202, response.text
-        return response.json()
-
-
-async def advance(stack: Stack, invoice_id: str, new: S, previous: S, **extra_sets: object) -> None:
-    """What a watcher writes for one transition."""
-    update = status_change(new, previous, datetime.now(timezone.utc),
-                           error=InvoiceError(code="ocr_failed", message="no text found") if new == S.failed else None)
-    update["$set"].update(extra_sets)
-    result = await stack.database["invoices"].update_one({"_id": ObjectId(invoice_id)}, update)
-    assert result.modified_count == 1
-
-
-def statuses(listener: Listener, invoice_id: str | None = None) -> list[tuple[str | None, str]]:
-    return [(e["previous_status"], e["status"]) for e in listener.named("invoice.status")
-            if invoice_id is None or e["id"] == invoice_id]
-
 
 async def test_owner_and_org_admin_see_the_whole_flow_in_order_and_nobody_else_sees_anything(stack, listen):
     admin = await register(stack, "ada")

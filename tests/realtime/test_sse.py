@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,41 +13,10 @@ from bson import ObjectId
 from core.embedded import free_port
 from core.models import InvoiceStatus as S
 from core.models import Role
-from tests.realtime.conftest import Listener, Stack
-from tests.realtime.test_socketio import advance, upload
+from tests.realtime.support import Listener, advance, events, upload
 from tests.support import Process, base_env, wait_http
 
 pytestmark = pytest.mark.slow
-
-
-class EventStream:
-    """Reads `event:`/`id:`/`data:` frames off an open SSE response."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self._lines = response.aiter_lines()
-
-    async def next(self, timeout: float = 10.0) -> dict:
-        frame: dict = {}
-        async with asyncio.timeout(timeout):
-            async for line in self._lines:
-                if not line:
-                    if "event" in frame:
-                        return frame
-                    frame = {}
-                    continue
-                key, _, value = line.partition(": ")
-                frame[key] = json.loads(value) if key == "data" else value
-        raise EOFError("the stream ended")
-
-
-@asynccontextmanager
-async def events(stack: Stack, token: str | None, **headers: str) -> AsyncIterator[EventStream]:
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    async with httpx.AsyncClient(base_url=stack.url, timeout=httpx.Timeout(30, read=60)) as http:
-        async with http.stream("GET", "/api/v1/events", headers=headers) as response:
-            yield EventStream(response)
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer garbage", "Basic dXNlcjpwYXNz"])

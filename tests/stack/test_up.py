@@ -21,7 +21,7 @@ from core.db import connect
 from core.embedded import answers, embedded_uri, free_port, start_embedded
 from tests.support import INVOICER, REPO, wait_http
 from tests.watcher.extractors import SCRIPTED
-from tests.watcher.invoices import queue_invoices
+from tests.watcher.support import queue_invoices
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
 

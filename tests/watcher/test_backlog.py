@@ -8,9 +8,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from tests.watcher.support import CONCURRENCY, FAST_WATCHER, queue_invoices, statuses, wait_until
 
-from tests.watcher.conftest import CONCURRENCY, FAST_WATCHER, wait_until
-from tests.watcher.invoices import queue_invoices, statuses
 
 PREFETCH = int(FAST_WATCHER["WATCHER_PREFETCH"])
 

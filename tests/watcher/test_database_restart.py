@@ -13,8 +13,7 @@ from pymongo.errors import PyMongoError
 from core.config import Settings
 from core.db import connect
 from core.embedded import free_port, start_embedded
-from tests.watcher.conftest import wait_until
-from tests.watcher.invoices import queue_invoices, statuses
+from tests.watcher.support import queue_invoices, statuses, wait_until
 
 
 def tolerant(check: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]]:

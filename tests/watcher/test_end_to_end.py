@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -16,9 +14,9 @@ from bson.decimal128 import Decimal128
 from PIL import Image, ImageDraw, ImageFont
 
 from tests.conftest import DATASETS
-from tests.watcher.conftest import FAST_WATCHER
+from tests.factories import register_org
+from tests.watcher.support import FAST_WATCHER, wait_final
 
-PASSWORD = "correct horse battery"
 LINES = [
     "ACME Office Supplies Ltd", "12 Market Street, Springfield", "", "INVOICE", "Invoice No: INV-2024-0042",
     "Date: 15/03/2024", "", "Paper A4 x 10      45.00", "Toner cartridge     55.00", "", "Subtotal: 100.00",
@@ -37,16 +35,6 @@ def rendered_invoice() -> bytes:
     return out.getvalue()
 
 
-def signed_in(url: str) -> httpx.Client:
-    email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
-    registered = httpx.post(f"{url}/api/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "name": "Erin", "organization": "E2E"})
-    assert registered.status_code == 201, registered.text
-    tokens = httpx.post(f"{url}/api/v1/auth/login", data={"username": email, "password": PASSWORD}).json()
-    return httpx.Client(base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {tokens['access_token']}"},
-                        timeout=30)
-
-
 def upload(client: httpx.Client, filename: str, data: bytes) -> str:
     response = client.post("/invoices", json={"filename": filename, "content_base64": base64.b64encode(data).decode()})
     assert response.status_code == 202, response.text
@@ -54,21 +42,12 @@ def upload(client: httpx.Client, filename: str, data: bytes) -> str:
     return response.json()["id"]
 
 
-def wait_final(client: httpx.Client, invoice_id: str, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        invoice = client.get(f"/invoices/{invoice_id}").json()
-        if invoice["status"] in ("processed", "failed") or time.monotonic() > deadline:
-            return invoice
-        time.sleep(0.25)
-
-
 @pytest.mark.slow
 async def test_uploaded_images_are_read_by_the_real_extraction_and_become_searchable(db, start_api, start_process):
     url = start_api()
     env = {name: value for name, value in FAST_WATCHER.items() if name not in ("WATCHER_TEST_EXTRACTOR", "PYTHONPATH")}
     watcher = start_process("watcher", "--concurrency", "2", **env)
-    client = signed_in(url)
+    client = register_org(url).client
     receipt = Path(DATASETS / "sroie" / "006.jpg")
     invoice_id = upload(client, "acme.png", rendered_invoice())
     receipt_id = upload(client, receipt.name, receipt.read_bytes())

@@ -4,9 +4,8 @@ with a clear error, a permanent failure fails at once, and the watcher goes on w
 from __future__ import annotations
 
 import pytest
+from tests.watcher.support import queue_invoices, statuses, wait_until
 
-from tests.watcher.conftest import wait_until
-from tests.watcher.invoices import queue_invoices, statuses
 
 MAX_ATTEMPTS = 2
 # first line of the file -> (error code, words of the message, attempts made)

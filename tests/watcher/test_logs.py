@@ -7,9 +7,7 @@ import json
 import signal
 
 import pytest
-
-from tests.watcher.conftest import wait_until
-from tests.watcher.invoices import queue_invoices, statuses
+from tests.watcher.support import queue_invoices, statuses, wait_until
 
 
 @pytest.mark.slow

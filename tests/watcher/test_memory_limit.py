@@ -8,9 +8,8 @@ import zlib
 
 import pytest
 from PIL import Image, ImageDraw
+from tests.watcher.support import queue_invoices, wait_until
 
-from tests.watcher.conftest import wait_until
-from tests.watcher.invoices import queue_invoices
 
 MEMORY_MB = "1200"
 

@@ -10,9 +10,8 @@ import pytest
 
 from core import storage
 from core.models import Invoice, utcnow
-from tests.watcher.conftest import wait_until
-from tests.watcher.invoices import queue_invoices
 from watcher.orphans import delete_orphaned_files
+from tests.watcher.support import queue_invoices, wait_until
 
 
 async def put_orphan(db, data: bytes, age: timedelta):  # noqa: ANN001, ANN201

@@ -14,7 +14,7 @@ from core.models import Invoice, InvoiceStatus
 from extraction.models import ExtractionResult, FieldValue, InvoiceFields
 from watcher.queue import Failure, InvoiceQueue, now_ms
 from watcher.worker import JobResult, summarise
-from tests.watcher.invoices import queue_invoices
+from tests.watcher.support import queue_invoices
 
 DONE = JobResult(ok=True, extract_ms=1.0, extraction={"ok": True}, search_terms=["acme"])
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import INVOICER, REPO, base_env
-from tests.watcher.conftest import wait_until
-from tests.watcher.invoices import queue_invoices, statuses
+from tests.watcher.support import queue_invoices, statuses, wait_until
 
 
 def reprocess(mongo_uri: str, db_name: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

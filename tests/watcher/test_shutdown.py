@@ -7,9 +7,8 @@ import signal
 import time
 
 import pytest
+from tests.watcher.support import queue_invoices, wait_until, watcher_ready
 
-from tests.watcher.conftest import wait_until, watcher_ready
-from tests.watcher.invoices import queue_invoices
 
 GRACE = 8.0
 

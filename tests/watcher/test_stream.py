@@ -11,8 +11,7 @@ import pytest
 from core.models import Invoice
 from watcher.queue import InvoiceQueue, now_ms
 from watcher.stream import StreamAudit
-from tests.watcher.conftest import wait_until, watcher_ready
-from tests.watcher.invoices import queue_invoices, statuses
+from tests.watcher.support import queue_invoices, statuses, wait_until, watcher_ready
 
 NO_SWEEP = {"SWEEP_INTERVAL_SECONDS": "600"}  # whatever is processed was delivered by the stream
 
