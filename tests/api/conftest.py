@@ -22,7 +22,7 @@ def api_url(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     proc = Process(["api", "--port", str(port)], env, tmp / "api.log").start()
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/health", process=proc)
+        wait_http(f"{url}/health", timeout=90, process=proc)  # start-up is slow while other suites load the cores
         yield url
     finally:
         proc.stop()
