@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.admin.router import router as admin_router
 from api.auth.router import router as auth_router
+from api.devices.router import router as devices_router
 from api.docs import mount_docs
 from api.errors import document_errors, install_error_handlers
 from api.invoices.files import UploadChecker
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, connect_database: bool = True) -> FastAPI:
     app.include_router(pages_router, prefix=API_PREFIX)
     app.include_router(review_router, prefix=API_PREFIX)
     app.include_router(admin_router, prefix=API_PREFIX)
+    app.include_router(devices_router, prefix=API_PREFIX)
 
     @app.get(API_PREFIX, tags=["meta"])
     async def root() -> dict[str, str]:

@@ -84,6 +84,44 @@ class RefreshToken(Document):
         ]
 
 
+class IdempotencyRecord(Document):
+    """An upload's `Idempotency-Key`: the invoice id is chosen before the invoice is written, so a retry after a
+    crash writes (or finds) that same invoice, never a second one. Kept 24 h by a TTL index."""
+
+    user_id: PydanticObjectId
+    key: str
+    sha256: str  # the same key with other bytes is a client bug, answered 409
+    invoice_id: PydanticObjectId
+    completed: bool = False  # the invoice was written; if it is gone now, it was deleted on purpose
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+    class Settings:
+        name = "idempotency_keys"
+        indexes = [
+            IndexModel([("user_id", pymongo.ASCENDING), ("key", pymongo.ASCENDING)], unique=True),
+            IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=0),
+        ]
+
+
+class Device(Document):
+    """A phone that asked for push notifications: its Expo push token, owned by one user."""
+
+    token: str
+    user_id: PydanticObjectId
+    org_id: PydanticObjectId
+    platform: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "devices"
+        indexes = [
+            IndexModel([("token", pymongo.ASCENDING)], unique=True),
+            IndexModel([("user_id", pymongo.ASCENDING)]),
+        ]
+
+
 class InvoiceError(BaseModel):
     code: str
     message: str
@@ -285,5 +323,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     StatsDay,
     StatsHour,
     StatsRollup,
+    IdempotencyRecord,
+    Device,
 ]
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, UploadFile, status
 from starlette.convertors import Convertor, register_url_convertor
 
 from api.deps import CurrentUser, DatabaseDep, SettingsDep
+from api.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKey, create_once
 from api.errors import NotFound, PayloadTooLarge, Unprocessable, error_responses
 from api.invoices import service
 from api.invoices.files import UploadCheckerDep, attachment, decode_base64, read_upload
@@ -60,25 +61,33 @@ async def _visible_or_404(invoice_id: PydanticObjectId, user: User) -> Invoice:
     return invoice
 
 
-@router.post("", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=UPLOAD_ERRORS)
+@router.post("", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED,
+             responses={**UPLOAD_ERRORS, **error_responses(409), **IDEMPOTENCY_ERRORS})
 async def upload_base64(  # noqa: ANN201
-    body: InvoiceCreate, user: CurrentUser, settings: SettingsDep, database: DatabaseDep, checker: UploadCheckerDep
+    body: InvoiceCreate, user: CurrentUser, settings: SettingsDep, database: DatabaseDep, checker: UploadCheckerDep,
+    response: Response, idempotency_key: IdempotencyKey = None,
 ):
     """Upload as the mobile app does: JSON with the file in base64. Extraction runs in the background."""
     data, _ = decode_base64(body.content_base64, settings)
     checked = await checker.check(data)
-    invoice = await service.create(database, user, data, body.filename, checked)
+    invoice = await create_once(
+        user, idempotency_key, data, response,
+        lambda invoice_id: service.create(database, user, data, body.filename, checked, invoice_id))
     return service.to_public(invoice)
 
 
-@router.post("/upload", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED, responses=UPLOAD_ERRORS)
+@router.post("/upload", response_model=InvoicePublic, status_code=status.HTTP_202_ACCEPTED,
+             responses={**UPLOAD_ERRORS, **error_responses(409), **IDEMPOTENCY_ERRORS})
 async def upload_multipart(  # noqa: ANN201
-    file: UploadFile, user: CurrentUser, settings: SettingsDep, database: DatabaseDep, checker: UploadCheckerDep
+    file: UploadFile, user: CurrentUser, settings: SettingsDep, database: DatabaseDep, checker: UploadCheckerDep,
+    response: Response, idempotency_key: IdempotencyKey = None,
 ):
     """Upload a file as multipart/form-data (field `file`)."""
     data = await read_upload(file, settings)
     checked = await checker.check(data)
-    invoice = await service.create(database, user, data, file.filename, checked)
+    invoice = await create_once(
+        user, idempotency_key, data, response,
+        lambda invoice_id: service.create(database, user, data, file.filename, checked, invoice_id))
     return service.to_public(invoice)
 
 

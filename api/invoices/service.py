@@ -59,7 +59,8 @@ async def get_visible(invoice_id: PydanticObjectId, user: User) -> Invoice | Non
 
 
 async def create(
-    database: AsyncDatabase, user: User, data: bytes, sent_filename: str | None, checked: CheckedUpload
+    database: AsyncDatabase, user: User, data: bytes, sent_filename: str | None, checked: CheckedUpload,
+    invoice_id: PydanticObjectId | None = None,
 ) -> Invoice:
     sha256 = hashlib.sha256(data).hexdigest()
     filename = safe_filename(sent_filename)
@@ -71,7 +72,7 @@ async def create(
     )
     now = utcnow()
     invoice = Invoice(
-        owner_id=user.id, org_id=user.org_id, filename=filename, original_filename=escaped_filename(sent_filename),
+        id=invoice_id, owner_id=user.id, org_id=user.org_id, filename=filename, original_filename=escaped_filename(sent_filename),
         content_type=checked.content_type, size=len(data),
         sha256=sha256, file_id=PydanticObjectId(file_id), pages=checked.pages,
         duplicate_of=duplicate["_id"] if duplicate else None, search_terms=invoice_search_terms(filename=filename),
