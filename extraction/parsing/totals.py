@@ -30,10 +30,22 @@ _MAX_TAX_SHARE = Decimal("0.3")
 _HYPHEN_FOR_POINT = re.compile(r"\s*(\d{1,7})-(\d{2})\s*")
 
 
+# Where a money label points at a cell holding only a number, two more forms are money: whole amounts
+# grouped in thousands (currencies without cents: "Total Bill : 224,400" in rupiah) and one decimal ("356.0").
+_GROUPED_WHOLE = re.compile(r"\s*(?:Rp|IDR|VND|KRW|Rs\.?)?\s*(\d{1,3}(?:[.,]\d{3})+|\d+[.,]\d)\s*")
+
+
 def _amount_extractor(text: str) -> list[tuple[Decimal, int, int]]:
     amounts = [(a.value, a.start, a.end) for a in find_amounts(text)]
     if not amounts and (misread := _HYPHEN_FOR_POINT.fullmatch(text)) is not None:
         amounts.append((Decimal(f"{misread[1]}.{misread[2]}"), misread.start(1), misread.end(2)))
+    if not amounts and (bare := _GROUPED_WHOLE.fullmatch(text)) is not None:
+        number = bare[1]
+        if len(number.rsplit(".", 1)[-1].rsplit(",", 1)[-1]) == 3:
+            value = Decimal(number.replace(",", "").replace(".", ""))
+        else:
+            value = Decimal(number.replace(",", "."))
+        amounts.append((value.quantize(Decimal("0.01")), bare.start(1), bare.end(1)))
     return amounts
 
 

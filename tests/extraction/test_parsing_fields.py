@@ -303,3 +303,10 @@ def test_a_letterhead_name_over_two_lines_is_joined_but_a_trade_name_stays_apart
     assert letterhead.vendor_name.value == "MVM Musterhafter Versicherungsverein Musterstadt a.G."
     receipt = parse_fields(stacked("AA PHARMACY", "SUBANG HEALTHCARE SDN BHD", "B-8, JALAN SS15/4D", step=22))
     assert receipt.vendor_name is not None and receipt.vendor_name.value == "SUBANG HEALTHCARE SDN BHD"
+
+
+def test_whole_amounts_grouped_in_thousands_and_one_decimal_after_a_total_label() -> None:
+    rupiah = parse_fields(document((50, 100, "Sub Total :"), (600, 100, "204,000"), (50, 140, "Total Bill :"), (600, 140, "224,400")))
+    assert rupiah.total is not None and rupiah.total.value == Decimal("224400.00")
+    one_decimal = parse_fields(document((50, 100, "Grand Total"), (600, 100, "356.0")))
+    assert one_decimal.total is not None and one_decimal.total.value == Decimal("356.00")
