@@ -13,7 +13,7 @@ from extraction.choice.candidates import all_candidates, eligible, money_candida
 from extraction.choice.model import MAX_CONFIDENCE, ChoiceModel, FieldModel, default_model
 from extraction.choice.training import LabelledReading, folds, is_right, train, vendor_group
 from extraction.parsing import parse_fields, read_with_rules
-from tests.extraction.ocr_lines import stacked
+from tests.extraction.ocr_lines import document, stacked
 
 RECEIPT_LINES = ("CORNER BAKERY", "14/02/2019 10:31", "CROISSANT 5.00", "SUBTOTAL 5.00", "TAX 0.40", "TOTAL 5.40", "CASH 10.00", "CHANGE 4.60")
 
@@ -92,3 +92,29 @@ def test_training_is_deterministic_and_round_trips_through_json(tmp_path) -> Non
 def test_calibration_maps_scores_to_observed_accuracy() -> None:
     model = FieldModel(("x",), np.zeros(1), np.ones(1), np.ones(1), 0.0, np.array([0.2, 0.8]), np.array([0.1, 0.9]))
     assert model.calibrated(0.5) == 0.5 and model.calibrated(0.0) == 0.1 and model.calibrated(1.0) == 0.9
+
+
+def test_cross_validated_eval_on_a_cached_set(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`invoicer eval --cv`: every document judged by a model that never saw its vendor."""
+    import json
+
+    from extraction.evaluation import evaluate_cross_validated
+
+    datasets, cache = tmp_path / "datasets", tmp_path / "cache" / "auto" / "shops"
+    (datasets / "shops").mkdir(parents=True)
+    cache.mkdir(parents=True)
+    labels = []
+    for number in range(10):
+        total = Decimal(20 + number) + Decimal("0.25")
+        doc = document((50, 50, f"SHOP {number % 5} LTD"), (50, 80, "01/02/2019"), (50, 120, "BREAD"), (600, 120, str(total)),
+                       (50, 160, "TOTAL"), (600, 160, str(total)), (50, 190, "CASH"), (600, 190, str(total + 5)),
+                       (50, 220, "CHANGE"), (600, 220, "5.00"))
+        (cache / f"{number}.jpg.json").write_text(doc.model_dump_json())
+        labels.append({"file": f"{number}.jpg", "fields": {"total": str(total), "vendor_name": f"SHOP {number % 5} LTD",
+                                                           "line_items": [{"description": "BREAD", "amount": str(total)}]}})
+    (datasets / "shops" / "labels.jsonl").write_text("\n".join(json.dumps(label) for label in labels) + "\n")
+    report = evaluate_cross_validated(datasets / "shops", cache, 5)
+    summary = report.field_summary()
+    assert summary["total"]["labelled"] == 10 and summary["total"]["accuracy"] == 1.0
+    assert report.line_item_summary()["f1"] == 1.0  # type: ignore[index]
+    assert 0 <= report.reliability()["total"]["ece"] <= 1
