@@ -16,12 +16,15 @@ SCRIPTED = "tests.watcher.extractors:scripted"
 
 def scripted(data: bytes, content_type: str | None, *, options: ExtractionOptions) -> ExtractionResult:
     """The first line of the file decides:
-    `sleep S` works S seconds, then succeeds; `hang` never returns; `exit` and `segfault` kill the worker
+    `sleep S [FILE]` works S seconds (creating FILE first, if named, to say it is running), then succeeds; `hang` never returns; `exit` and `segfault` kill the worker
     process; `raise` raises; `fail CODE` returns a failed result with that code; anything else succeeds at once.
     """
     command, _, argument = data.split(b"\n", 1)[0].decode(errors="replace").strip().partition(" ")
     if command == "sleep":
-        time.sleep(float(argument))
+        seconds, _, started = argument.partition(" ")
+        if started:
+            open(started, "w").close()
+        time.sleep(float(seconds))
     elif command == "hang":
         time.sleep(3600)
     elif command == "exit":
