@@ -14,10 +14,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from core.config import Settings, get_settings
+from core.extraction_settings import extraction_option_values
 from extraction import extract as run_extraction
 from extraction.evaluation import CONFIDENT, DocumentOutcome, Report, evaluate, evaluate_cross_validated, load_labels
 from extraction.models import FIELD_NAMES, ExtractionOptions, ExtractionResult
-from watcher.worker import extraction_options
 
 console = Console()
 Engine = Literal["auto", "tesseract", "rapidocr"]
@@ -28,7 +28,7 @@ def _options(settings: Settings, *, engine: str | None, llm: bool, ocr_only: boo
     if llm and not (settings.llm_base_url and settings.llm_model):
         console.print("[red]--llm needs LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY if the server wants one).[/red]")
         raise typer.Exit(2)
-    return extraction_options(settings).model_copy(
+    return ExtractionOptions(**extraction_option_values(settings)).model_copy(
         update={"ocr_engine": engine or settings.ocr_engine, "ocr_only": ocr_only, "use_llm": llm, "include_text": text}
     )
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
 import uuid
+from pathlib import Path
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -45,8 +47,25 @@ log = logging.getLogger("watcher")
 DB_TIMEOUT_AT_EXIT = 5.0
 
 
-def available_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def available_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The CPUs this process may really use: its affinity, capped by the cgroup v2 CPU quota (a 2-CPU
+    container on a 64-core node gets 2 workers, not 64)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cpu_max)
+    return max(1, min(cpus, math.ceil(quota))) if quota is not None else cpus
+
+
+def cgroup_cpu_quota(cpu_max: Path = CGROUP_CPU_MAX) -> float | None:
+    """CPUs allowed by `cpu.max` ("<quota> <period>" in microseconds, or "max <period>"); None when unlimited
+    or unknown."""
+    try:
+        quota, _, period = cpu_max.read_text().strip().partition(" ")
+        return int(quota) / int(period or 100_000) if quota != "max" else None
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 class Watcher:

@@ -21,6 +21,7 @@ from typing import Any
 
 from core.bson_codec import to_bson
 from core.config import Settings
+from core.extraction_settings import extraction_option_values
 from core.logging import configure_logging
 from core.search import invoice_search_terms
 from extraction.models import ErrorCode, ExtractionOptions, ExtractionResult
@@ -61,18 +62,7 @@ def limit_threads() -> None:
 
 
 def extraction_options(settings: Settings) -> ExtractionOptions:
-    return ExtractionOptions(
-        ocr_engine=settings.ocr_engine,
-        ocr_languages=settings.ocr_languages,
-        use_llm=bool(settings.llm_base_url and settings.llm_model),
-        llm_base_url=settings.llm_base_url,
-        llm_model=settings.llm_model,
-        llm_api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-        llm_timeout_seconds=settings.llm_timeout_seconds,
-        max_pages=settings.max_pdf_pages,
-        max_pixels=settings.max_image_pixels,
-        include_text=True,  # the watcher turns the text into search terms
-    )
+    return ExtractionOptions(**extraction_option_values(settings))
 
 
 def load_extractor(path: str) -> Extractor:
