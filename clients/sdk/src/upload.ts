@@ -13,13 +13,22 @@ export interface UploadProgress {
 export interface UploadOptions {
   onProgress?: (progress: UploadProgress) => void;
   signal?: AbortSignal;
+  /** Sent as `Idempotency-Key`: a retry of the same upload answers the first invoice instead of a second one. */
+  idempotencyKey?: string;
 }
 
-function send(session: Session, body: FormData, options: UploadOptions): Promise<{ status: number; text: string }> {
+function send(
+  session: Session,
+  body: FormData | string,
+  options: UploadOptions,
+  path = "/invoices/upload",
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `${session.baseUrl}${API_PREFIX}/invoices/upload`);
+    xhr.open("POST", `${session.baseUrl}${API_PREFIX}${path}`);
     if (session.accessToken) xhr.setRequestHeader("Authorization", `Bearer ${session.accessToken}`);
+    if (options.idempotencyKey) xhr.setRequestHeader("Idempotency-Key", options.idempotencyKey);
+    if (typeof body === "string") xhr.setRequestHeader("Content-Type", "application/json");
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) options.onProgress?.({ loaded: event.loaded, total: event.total });
     };
@@ -46,6 +55,24 @@ export async function uploadInvoice<T = unknown>(
   if (session.expiresSoon()) await session.refresh().catch(() => null);
   let answer = await send(session, form(), options);
   if (answer.status === 401 && (await session.refresh()) !== null) answer = await send(session, form(), options);
+  return answerOf<T>(answer);
+}
+
+/** POST /invoices as the mobile app sends it: JSON with the file in base64; same answers as `uploadInvoice`. */
+export async function uploadInvoiceBase64<T = unknown>(
+  session: Session,
+  contentBase64: string,
+  filename: string,
+  options: UploadOptions = {},
+): Promise<T> {
+  const body = JSON.stringify({ filename, content_base64: contentBase64 });
+  if (session.expiresSoon()) await session.refresh().catch(() => null);
+  let answer = await send(session, body, options, "/invoices");
+  if (answer.status === 401 && (await session.refresh()) !== null) answer = await send(session, body, options, "/invoices");
+  return answerOf<T>(answer);
+}
+
+function answerOf<T>(answer: { status: number; text: string }): T {
   let parsed: unknown = null;
   try {
     parsed = JSON.parse(answer.text);
