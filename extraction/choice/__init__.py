@@ -27,8 +27,7 @@ def choose(reading: RuleReading, model: ChoiceModel | None = None) -> InvoiceFie
     for name, field_model in model.fields.items():
         best = pick(field_model, candidates.get(name, []))
         if best is None:
-            update[name] = None
-            continue
+            continue  # nothing printed to choose from: the rules' value (if any, e.g. an implied currency) stands
         candidate, confidence = best
         if confidence < MIN_CONFIDENCE and getattr(reading.fields, name) is None:
             update[name] = None  # a guess the rules did not make either, and rarely right: leave it empty

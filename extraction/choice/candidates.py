@@ -19,12 +19,12 @@ from typing import Any
 
 from extraction.models import FieldValue
 from extraction.parsing import RuleReading
-from extraction.parsing.amounts import find_amounts
+from extraction.parsing.amounts import currency_votes, find_amounts
 from extraction.parsing.dates import find_dates
 from extraction.parsing.invoice_number import number_candidates
 from extraction.parsing.issue_dates import date_claims
 from extraction.parsing.layout import Cell, Layout
-from extraction.parsing.locale import country_hint
+from extraction.parsing.locale import CURRENCY_OF_COUNTRY, country_hint
 from extraction.parsing.names import has_legal_form
 from extraction.parsing.pairing import Evidence
 from extraction.parsing.totals import amount_evidence
@@ -325,6 +325,42 @@ def vendor_candidates(reading: RuleReading) -> list[Candidate]:
     return candidates
 
 
+# --- currency: every code the document names, and the one it implies ------------------------------
+
+
+def currency_candidates(reading: RuleReading) -> list[Candidate]:
+    layout = reading.layout
+    votes: dict[str, float] = {}
+    codes: dict[str, int] = {}
+    places: dict[str, list[Place]] = {}
+    for cell in layout.cells:
+        for code, count in currency_votes(cell.text).items():
+            votes[code] = votes.get(code, 0) + count
+            places.setdefault(code, []).append(Place(cell, 0, len(cell.text)))
+        for match in re.finditer(r"[A-Z]{3}", cell.text):
+            if match.group() in votes:
+                codes[match.group()] = codes.get(match.group(), 0) + 1
+    if not votes:
+        return []  # only implied (by the country): the rules' value stands, with its lower confidence
+    total_votes = sum(votes.values()) or 1.0
+    country = country_hint(row.text for row in layout.rows[:15])
+    candidates = []
+    for code, count in votes.items():
+        features = {
+            "votes": min(10.0, count) / 10,
+            "vote_share": count / total_votes,
+            "named_code": min(3, codes.get(code, 0)) / 3,
+            "dollar": float(code == "USD"),
+            "codes": min(4, len(votes)) / 4,
+            "country_agrees": float(country is not None and CURRENCY_OF_COUNTRY.get(country) == code),
+            "pdf_text": 1.0 if reading.source == "pdf_text" else 0.0,
+        }
+        features["rule_currency"], features["rule_currency_confidence"] = _rule(reading, "currency", code)
+        candidate = Candidate(code, features, places.get(code, []))
+        candidates.append(_located(reading, "currency", candidate))
+    return candidates
+
+
 CandidateFinder = Callable[[RuleReading], list[Candidate]]
 
 # Fields a document often does not have (a receipt without tax, an invoice without a due date): a
@@ -350,6 +386,7 @@ FINDERS: dict[str, CandidateFinder] = {
     "due_date": date_candidates,
     "invoice_number": number_candidates_of,
     "vendor_name": vendor_candidates,
+    "currency": currency_candidates,
 }
 
 
