@@ -145,7 +145,8 @@ export default function Capture() {
       setSendingKey(item.key);
       setBusy(`Sending ${Math.round(upload.bytes / 1024)} KB…`);
       await app.uploadQueue.flush();
-      router.replace("/");
+      if (router.canGoBack()) router.back();
+      else router.replace("/");
     } catch (caught) {
       setError(caught instanceof Error ? caught.message : "Could not prepare the photo");
     } finally {
