@@ -96,7 +96,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(11)
 
-    with embedded_database() as server, api_process(server.uri) as (url, _):
+    # The load takes minutes: an access token that outlives the run.
+    with embedded_database() as server, api_process(server.uri, ACCESS_TOKEN_MINUTES="240") as (url, _):
         headers = signed_in_headers(url)
         client = httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=120)
         me = client.get("/auth/me").json()
