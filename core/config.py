@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = 30.0
+    # Push notifications to phones through Expo's push HTTP API (https://exp.host/--/api/v2/push/send, or a relay
+    # that speaks it); unset: no pushes are sent.
+    expo_push_url: str | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -26,7 +26,8 @@ from core.changestream import ChangeFollower
 from core.models import Invoice, User
 from realtime.auth import Principal, Refused, Unavailable, authenticate
 from realtime.catchup import CatchUp, missed_events
-from realtime.events import ChangeTranslator, Event, Since, parse_since, user_room
+from realtime.events import STATUS, ChangeTranslator, Event, Since, parse_since, user_room
+from realtime.push import PushFanout
 from realtime.stream import ChangeTailer
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Hub:
         self._database: AsyncDatabase | None = None
         self.tailer: ChangeTailer | None = None
         self._account_changes: ChangeFollower | None = None
+        self.push = PushFanout(settings)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -158,6 +160,8 @@ class Hub:
         await self.sio.emit(event.name, event.payload, to=rooms)
         for subscription in {s for room in rooms for s in self._subscriptions.get(room, ())}:
             subscription.offer(event)
+        if self.push.enabled and event.name == STATUS:
+            self._start(self.push.notify, self.database, event.event_id, event.owner_id, event.payload)
 
     async def _on_account_change(self, change: Mapping[str, Any]) -> None:
         """A user was disabled, deleted or given another role: their live connections end now (they were let in
