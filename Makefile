@@ -13,14 +13,17 @@ NPM_STAMP    := clients/node_modules/.installed
 WEB_STAMP    := clients/web/dist/.built
 WEB_SOURCES  := $(shell find clients/sdk/src clients/web/src -type f 2>/dev/null) clients/web/index.html clients/web/vite.config.ts clients/web/tsconfig.json clients/sdk/tsconfig.json
 BROWSER_PKGS := chromium
+# The mobile app's web export (Expo, offline: no Expo account or servers), stamped like the web build.
+MOBILE_STAMP   := clients/mobile/dist/.built
+MOBILE_SOURCES := $(shell find clients/sdk/src clients/mobile/app clients/mobile/src clients/mobile/components -type f 2>/dev/null) clients/mobile/app.json clients/mobile/babel.config.js clients/mobile/tsconfig.json
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: up test install system-deps browser-deps web web-test bench clean
+.PHONY: up test install system-deps browser-deps web web-test mobile bench clean
 
 up: install web
 	$(VENV)/bin/invoicer up
 
-test: install web browser-deps web-test
+test: install web mobile browser-deps web-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 install: system-deps $(STAMP)
@@ -40,13 +43,19 @@ system-deps:
 
 web: $(WEB_STAMP)
 
-$(NPM_STAMP): clients/package-lock.json clients/package.json clients/sdk/package.json clients/web/package.json
+$(NPM_STAMP): clients/package-lock.json clients/package.json clients/sdk/package.json clients/web/package.json clients/mobile/package.json
 	cd clients && npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
 $(WEB_STAMP): $(NPM_STAMP) $(WEB_SOURCES)
 	cd clients && npm run build
 	touch $(WEB_STAMP)
+
+mobile: $(MOBILE_STAMP)
+
+$(MOBILE_STAMP): $(NPM_STAMP) $(MOBILE_SOURCES)
+	cd clients/mobile && EXPO_OFFLINE=1 CI=1 npx expo export --platform web --output-dir dist
+	touch $(MOBILE_STAMP)
 
 web-test: $(NPM_STAMP)
 	cd clients && npm test
@@ -59,4 +68,4 @@ bench: install
 	$(VENV)/bin/python bench/upload.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache clients/node_modules clients/web/dist
+	rm -rf $(VENV) .pytest_cache clients/node_modules clients/web/dist clients/mobile/dist
