@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import extract, openapi, realtime, stack, users, watcher
+from cli import extract, maintenance, openapi, realtime, stack, users, watcher
 
 app = typer.Typer(
     help="Invoicer: turn photos, scans and PDFs of invoices into structured data.",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (stack, users, watcher, realtime, extract, openapi):
+for module in (stack, users, watcher, realtime, extract, openapi, maintenance):
     module.register(app)
 
 if __name__ == "__main__":

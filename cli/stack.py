@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import os
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 
 from core.config import Settings, get_settings
-from core.db import describe_database
+from core.db import describe_database, migrate
 from core.embedded import EmbeddedServer, answers, embedded_uri, start_embedded
 from core.logging import configure_logging, log_config
 
@@ -138,7 +139,8 @@ def up(
     host = host or settings.api_host
     port = port or settings.api_port
     uri, server = ensure_database(settings)
-    env = {**os.environ, "MONGODB_URI": uri, "JWT_SECRET": settings.resolved_jwt_secret()}
+    asyncio.run(migrate(settings, uri))  # indexes once, here; the services below skip them
+    env = {**os.environ, "MONGODB_URI": uri, "JWT_SECRET": settings.resolved_jwt_secret(), "MIGRATE_ON_START": "false"}
     invoicer = str(Path(sys.executable).with_name("invoicer"))
     children = [_child([invoicer, "api", "--host", host, "--port", str(port)], env),
                 _child([invoicer, "watcher"], env)]

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     lease_seconds: float = 60.0
     job_timeout_seconds: float = 120.0
     max_attempts: int = 3
+    migrate_on_start: bool = True  # create indexes in every process at start; off where `invoicer migrate` runs first
+    max_lease_expiries: int = 5  # leases lost to dead watchers before an invoice fails (they cost no attempt)
     retry_base_seconds: float = 5.0
     sweep_interval_seconds: float = 30.0
     orphan_sweep_interval_seconds: float = 3600.0  # how often stored files no invoice names are deleted

@@ -20,17 +20,27 @@ def make_client(uri: str, **kwargs: object) -> AsyncMongoClient:
 
 
 async def connect(
-    settings: Settings, uri: str | None = None, **client_options: object
+    settings: Settings, uri: str | None = None, *, create_indexes: bool | None = None, **client_options: object
 ) -> tuple[AsyncMongoClient, AsyncDatabase]:
-    """Open a client, bind the Beanie documents to the configured database and ensure indexes."""
+    """Open a client and bind the Beanie documents to the configured database. Indexes are `migrate`'s
+    (`invoicer migrate`, run once before the services); a process creates them itself only when
+    `create_indexes` (default MIGRATE_ON_START) says so, as tests and one-machine setups do."""
     uri = uri or settings.mongodb_uri
     if not uri:
         raise RuntimeError("MONGODB_URI is not set; start the embedded database with `invoicer db` or `invoicer up`")
     client = make_client(uri, **client_options)
     database = client[settings.mongodb_db]
-    await init_beanie(database=database, document_models=DOCUMENT_MODELS)
-    await ensure_file_indexes(database)
+    create_indexes = settings.migrate_on_start if create_indexes is None else create_indexes
+    await init_beanie(database=database, document_models=DOCUMENT_MODELS, skip_indexes=not create_indexes)
+    if create_indexes:
+        await ensure_file_indexes(database)
     return client, database
+
+
+async def migrate(settings: Settings, uri: str | None = None) -> None:
+    """Create every index the flow needs (idempotent): the one step `invoicer migrate` runs before the services."""
+    client, _ = await connect(settings, uri, create_indexes=True)
+    await client.close()
 
 
 def describe_database(uri: str, database: str) -> str:

@@ -188,6 +188,7 @@ class Invoice(InvoiceBase, Document):
 
     # Watcher bookkeeping
     lease: Lease | None = None
+    lease_expiries: int = 0  # leases lost because a watcher died: not the invoice's fault, counted apart
     retry_at: datetime | None = None
     queued_at: datetime = Field(default_factory=utcnow)
 
@@ -206,6 +207,7 @@ class Invoice(InvoiceBase, Document):
             IndexModel([("owner_id", pymongo.ASCENDING), ("review.state", pymongo.ASCENDING),
                         ("created_at", pymongo.DESCENDING)]),
             IndexModel([("org_id", pymongo.ASCENDING), ("processed_at", pymongo.ASCENDING)]),
+            IndexModel([("file_id", pymongo.ASCENDING)]),  # the orphan-file sweep asks which files are named
         ]
 
 

@@ -31,6 +31,16 @@ from core.search import invoice_search_terms
 REPROCESSABLE = (InvoiceStatus.processed, InvoiceStatus.failed)
 
 
+# The filter that names one invoice: its whole shard key (`{org_id: 1, _id: "hashed"}`), so that a sharded
+# cluster routes the write to one shard instead of broadcasting it. `invoice_key` builds it.
+InvoiceKey = dict[str, Any]
+
+
+def invoice_key(invoice_id: ObjectId, org_id: ObjectId | None) -> InvoiceKey:
+    """`{_id, org_id}`; without `org_id` (an unsharded collection's change event) the `_id` alone."""
+    return {"_id": invoice_id, "org_id": org_id} if org_id is not None else {"_id": invoice_id}
+
+
 @dataclass(frozen=True)
 class Write:
     """One conditional update: apply `update` to the invoice(s) matching `filter`."""
@@ -73,17 +83,17 @@ def ready_filter(now: datetime) -> dict[str, Any]:
     return {"status": InvoiceStatus.pending.value, "retry_at": {"$not": {"$gt": now}}}
 
 
-def _held(invoice_id: ObjectId, token: str) -> dict[str, Any]:
+def _held(invoice: InvoiceKey, token: str) -> dict[str, Any]:
     """The fence of every write that ends a claim: still processing, under this claim's lease."""
-    return {"_id": invoice_id, "status": InvoiceStatus.processing.value, "lease.owner": token}
+    return {**invoice, "status": InvoiceStatus.processing.value, "lease.owner": token}
 
 
 # --- a watcher's transitions ------------------------------------------------------------------------------
 
-def claim(invoice_id: ObjectId, token: str, now: datetime, lease: timedelta) -> Write:
+def claim(invoice: InvoiceKey, token: str, now: datetime, lease: timedelta) -> Write:
     """pending → processing under a new lease, if the invoice is ready; one attempt more."""
     return _write(
-        {"_id": invoice_id, **ready_filter(now)}, InvoiceStatus.processing, InvoiceStatus.pending, now,
+        {**invoice, **ready_filter(now)}, InvoiceStatus.processing, InvoiceStatus.pending, now,
         sets={"lease": {"owner": token, "until": now + lease}}, **{"$inc": {"attempts": 1}},
     )
 
@@ -95,7 +105,7 @@ def renew_leases(tokens: list[str], until: datetime) -> Write:
 
 
 def finish(
-    invoice_id: ObjectId, token: str, now: datetime, *, extraction: dict[str, Any], search_terms: list[str],
+    invoice: InvoiceKey, token: str, now: datetime, *, extraction: dict[str, Any], search_terms: list[str],
     timings: Timings, duplicate_of: ObjectId | None = None, corrections: dict[str, Any] | None = None,
 ) -> Write:
     """processing → processed with the extraction's result and its terms (`invoice_search_terms`, built in
@@ -104,7 +114,7 @@ def finish(
     review = review_of(status=InvoiceStatus.processed.value, extraction=extraction, corrections=corrections,
                        duplicate_of=duplicate_of)
     return _write(
-        _held(invoice_id, token), InvoiceStatus.processed, InvoiceStatus.processing, now,
+        _held(invoice, token), InvoiceStatus.processed, InvoiceStatus.processing, now,
         sets={"lease": None, "timings": timings.model_dump(), "extraction": extraction, "retry_at": None,
               "processed_at": now, "review": review_document(review)},
         **{"$addToSet": {"search_terms": {"$each": search_terms}}},
@@ -112,19 +122,19 @@ def finish(
 
 
 def retry(
-    invoice_id: ObjectId, token: str, now: datetime, *, error: InvoiceError, retry_at: datetime, timings: Timings
+    invoice: InvoiceKey, token: str, now: datetime, *, error: InvoiceError, retry_at: datetime, timings: Timings
 ) -> Write:
     """processing → pending after a failure another attempt may fix, not before `retry_at`."""
-    return _write(_held(invoice_id, token), InvoiceStatus.pending, InvoiceStatus.processing, now, error=error,
+    return _write(_held(invoice, token), InvoiceStatus.pending, InvoiceStatus.processing, now, error=error,
                   sets={"lease": None, "timings": timings.model_dump(), "retry_at": retry_at})
 
 
 def fail(
-    invoice_id: ObjectId, token: str, now: datetime, *, error: InvoiceError, timings: Timings,
+    invoice: InvoiceKey, token: str, now: datetime, *, error: InvoiceError, timings: Timings,
     duplicate_of: ObjectId | None = None,
 ) -> Write:
     """processing → failed for good; a failed invoice needs a person's review."""
-    return _write(_held(invoice_id, token), InvoiceStatus.failed, InvoiceStatus.processing, now, error=error,
+    return _write(_held(invoice, token), InvoiceStatus.failed, InvoiceStatus.processing, now, error=error,
                   sets={"lease": None, "timings": timings.model_dump(), "extraction": None, "retry_at": None,
                         "processed_at": now, "review": _failed_review(error, duplicate_of)})
 
@@ -134,30 +144,34 @@ def _failed_review(error: InvoiceError, duplicate_of: ObjectId | None = None) ->
                                      error=error.model_dump()))
 
 
-def hand_back(invoice_id: ObjectId, token: str, now: datetime) -> Write:
+def hand_back(invoice: InvoiceKey, token: str, now: datetime) -> Write:
     """processing → pending, unfinished (the watcher is stopping): not the invoice's fault, so the attempt
     does not count."""
-    return _write(_held(invoice_id, token), InvoiceStatus.pending, InvoiceStatus.processing, now,
+    return _write(_held(invoice, token), InvoiceStatus.pending, InvoiceStatus.processing, now,
                   sets={"lease": None, "retry_at": None}, **{"$inc": {"attempts": -1}})
 
 
-def expire_lease(now: datetime, max_attempts: int, *, attempts_left: bool) -> Write:
-    """processing → pending (or → failed once every attempt is used) for every invoice whose watcher stopped
-    renewing its lease: a file that kills whole watchers must not take down one after another."""
+def expire_lease(now: datetime, max_lease_expiries: int, *, expiries_left: bool) -> Write:
+    """processing → pending for every invoice whose watcher stopped renewing its lease. A node that died is
+    not the invoice's fault, so the attempt does not count; the lost leases are counted apart
+    (`lease_expiries`), and after `max_lease_expiries` of them the invoice fails for good: a file that
+    kills whole watchers must not take down one after another."""
     stale = {"status": InvoiceStatus.processing.value, "lease.until": {"$lt": now}}
-    if attempts_left:
+    refund = {"$inc": {"attempts": -1, "lease_expiries": 1}}
+    if expiries_left:
         error = InvoiceError(code=WatcherErrorCode.lease_expired.value,
                              message="The watcher processing this invoice stopped before finishing; queued again.")
-        return _write({**stale, "attempts": {"$lt": max_attempts}}, InvoiceStatus.pending, InvoiceStatus.processing,
-                      now, error=error, sets={"lease": None, "retry_at": None})
+        return _write({**stale, "lease_expiries": {"$not": {"$gte": max_lease_expiries - 1}}}, InvoiceStatus.pending,
+                      InvoiceStatus.processing, now, error=error, sets={"lease": None, "retry_at": None}, **refund)
     error = InvoiceError(
         code=WatcherErrorCode.lease_expired.value,
-        message=f"The watcher processing this invoice stopped before finishing, {max_attempts} times. "
+        message=f"The watcher processing this invoice stopped before finishing, {max_lease_expiries} times. "
                 "The file may crash the extraction; check it and reprocess it.",
     )
-    return _write({**stale, "attempts": {"$gte": max_attempts}}, InvoiceStatus.failed, InvoiceStatus.processing,
-                  now, error=error, sets={"lease": None, "retry_at": None, "processed_at": now,
-                                          "review": _failed_review(error)})
+    return _write({**stale, "lease_expiries": {"$gte": max_lease_expiries - 1}}, InvoiceStatus.failed,
+                  InvoiceStatus.processing, now, error=error,
+                  sets={"lease": None, "retry_at": None, "processed_at": now, "review": _failed_review(error)},
+                  **refund)
 
 
 # --- a person's transitions -------------------------------------------------------------------------------
@@ -165,7 +179,7 @@ def expire_lease(now: datetime, max_attempts: int, *, attempts_left: bool) -> Wr
 def _fresh_start(now: datetime) -> dict[str, Any]:
     """What a requeue clears: the attempt count starts over and any lease is dropped, so a watcher still
     working on the invoice loses its fenced write."""
-    return {"lease": None, "attempts": 0, "retry_at": None, "queued_at": now, "extraction": None, "timings": None,
+    return {"lease": None, "attempts": 0, "lease_expiries": 0, "retry_at": None, "queued_at": now, "extraction": None, "timings": None,
             "processed_at": None, "review": None}  # the next final write reviews it afresh
 
 
@@ -177,16 +191,16 @@ def requeue(scope: dict[str, Any], previous: InvoiceStatus, now: datetime) -> Wr
     return _write({**scope, "status": previous.value}, InvoiceStatus.pending, previous, now, sets=_fresh_start(now))
 
 
-def replace_file(invoice_id: ObjectId, previous: InvoiceStatus, now: datetime, *, file: dict[str, Any]) -> Write:
+def replace_file(invoice: InvoiceKey, previous: InvoiceStatus, now: datetime, *, file: dict[str, Any]) -> Write:
     """Any status → pending with new bytes (`file`: file_id, content_type, size, sha256, pages, filename). The
     old file's corrections and terms no longer apply."""
     sets = {**_fresh_start(now), **file, "corrections": {},
             "search_terms": invoice_search_terms(filename=file.get("filename"))}
-    return _write({"_id": invoice_id}, InvoiceStatus.pending, previous, now, sets=sets)
+    return _write(dict(invoice), InvoiceStatus.pending, previous, now, sets=sets)
 
 
 def correct(
-    invoice_id: ObjectId, now: datetime, *, corrections: dict[str, Any], removed: list[str],
+    invoice: InvoiceKey, now: datetime, *, corrections: dict[str, Any], removed: list[str],
     vendor_name: str | None = None, invoice_number: str | None = None, review: dict[str, Any] | None = None,
 ) -> Write:
     """A person's values (`corrections`: name → stored correction) and withdrawn ones (`removed`), kept beside
@@ -199,4 +213,4 @@ def correct(
         update["$unset"] = {f"corrections.{name}": "" for name in removed}
     if terms := invoice_search_terms(vendor_name=vendor_name, invoice_number=invoice_number):
         update["$addToSet"] = {"search_terms": {"$each": terms}}
-    return Write({"_id": invoice_id}, update)
+    return Write(dict(invoice), update)

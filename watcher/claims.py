@@ -31,12 +31,12 @@ class Claims:
         self.wake = asyncio.Event()
         self._stopping = stopping
         self._start_job, self._hold = start_job, hold
-        self._offered: deque[ObjectId] = deque()
+        self._offered: deque[tuple[ObjectId, ObjectId | None]] = deque()  # (id, org_id when known)
         self._backlog = True  # the database may hold ready invoices nobody offered: read it
 
-    def offer(self, invoice_id: ObjectId) -> None:
+    def offer(self, invoice_id: ObjectId, org_id: ObjectId | None = None) -> None:
         if len(self._offered) < OFFER_LIMIT:
-            self._offered.append(invoice_id)
+            self._offered.append((invoice_id, org_id))
         else:
             self._backlog = True  # bounded memory: the database keeps the rest
         self.wake.set()
@@ -64,7 +64,7 @@ class Claims:
             retry_at = None
             try:
                 if self._offered:
-                    claim = await self.queue.claim(self._offered.popleft())
+                    claim = await self.queue.claim(*self._offered.popleft())
                     if claim is not None and self._stopping.is_set():
                         self._hold(claim)  # handed back with the others on the way out
                         return None

@@ -94,10 +94,13 @@ class Jobs:
             try:
                 return await self.pool.run(worker, claim.content_type, data, self._timeout)
             except JobTimeout as exc:
+                metrics.WORKER_EVENTS.labels("timeout").inc()
                 return Failure(WatcherErrorCode.timeout, str(exc), transient=True)
             except OutOfMemory as exc:
+                metrics.WORKER_EVENTS.labels("out_of_memory").inc()
                 return Failure(WatcherErrorCode.too_large_to_process, str(exc), transient=False)
             except WorkerCrashed as exc:
+                metrics.WORKER_EVENTS.labels("crash").inc()
                 return Failure(WatcherErrorCode.worker_crashed, f"The extraction crashed its worker process ({exc}).",
                                True)
             except ExtractorError as exc:
@@ -140,6 +143,10 @@ class Jobs:
             failure = outcome if isinstance(outcome, Failure) else Failure.of(outcome)
         outcome_name = "lost" if status is None else "retried" if status == InvoiceStatus.pending else status.value
         metrics.OUTCOMES.labels(outcome_name).inc()
+        if failure is not None:
+            metrics.FAILURES.labels(str(failure.code)).inc()
+        if status in (InvoiceStatus.processed, InvoiceStatus.failed):
+            metrics.UPLOAD_TO_FINAL.labels(status.value).observe((now_ms() - claim.queued_at).total_seconds())
         setattr(self.counters, outcome_name, getattr(self.counters, outcome_name) + 1)
         details = {"invoice_id": str(claim.id), "attempt": claim.attempts, "duration_ms": round(ms),
                    "outcome": outcome_name, "error_code": failure.code if failure else None}

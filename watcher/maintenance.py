@@ -17,12 +17,28 @@ from pymongo.errors import PyMongoError
 from core.config import Settings
 from core.models import WatcherHeartbeat
 from watcher import metrics
+from watcher.cluster import claim_turn, hold_lease, release_lease
 from watcher.jobs import Jobs
-from watcher.orphans import delete_orphaned_files
+from watcher.orphans import ORPHAN_SWEEP, sweep_orphaned_files
 from watcher.queue import InvoiceQueue, now_ms
 from watcher.stream import StreamAudit
 
 log = logging.getLogger("watcher")
+
+QUEUE_EXPORTER = "queue_exporter"  # the lease of the one watcher that counts the queue for Prometheus
+QUEUE_EXPORT_SECONDS = 15.0
+ORPHAN_TURN_CHECK_SECONDS = 300.0  # how often a watcher asks whether the cluster's orphan sweep is due
+
+
+async def _logged(task: Callable[[], Awaitable[None]]) -> None:
+    """Run a chore; a failure is logged, never raised: a bug must not stop the heartbeat for good."""
+    what = task.__name__.strip("_").replace("_", " ")
+    try:
+        await task()
+    except PyMongoError as exc:
+        log.warning("%s failed (%s)", what, exc)
+    except Exception:
+        log.exception("%s failed", what)
 
 
 class Maintenance:
@@ -34,6 +50,8 @@ class Maintenance:
         self.jobs, self.audit = jobs, audit
         self._started_at = started_at
         self._request_backlog = request_backlog
+        self.looped_at = time.monotonic()  # the health check's sign that maintenance is alive
+        self._orphan_sweep: asyncio.Task | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -41,21 +59,22 @@ class Maintenance:
             self.heartbeat: settings.heartbeat_seconds,
             self.renew_leases: settings.lease_seconds / 3,
             self.sweep: settings.sweep_interval_seconds,
-            self.delete_orphaned_files: settings.orphan_sweep_interval_seconds,
+            self.export_queue: QUEUE_EXPORT_SECONDS,
+            # only asks whether it is this watcher's turn; the sweep itself runs beside the loop (below)
+            self.delete_orphaned_files: min(settings.orphan_sweep_interval_seconds, ORPHAN_TURN_CHECK_SECONDS),
         }
         due = dict.fromkeys(periods, time.monotonic())
-        while True:
-            for task, period in periods.items():
-                if time.monotonic() >= due[task]:
-                    due[task] = time.monotonic() + period
-                    what = task.__name__.replace("_", " ")
-                    try:
-                        await task()
-                    except PyMongoError as exc:
-                        log.warning("%s failed (%s)", what, exc)
-                    except Exception:  # a bug must not stop the heartbeat for good
-                        log.exception("%s failed", what)
-            await asyncio.sleep(max(0.0, min(due.values()) - time.monotonic()))
+        try:
+            while True:
+                for task, period in periods.items():
+                    if time.monotonic() >= due[task]:
+                        due[task] = time.monotonic() + period
+                        await _logged(task)
+                self.looped_at = time.monotonic()
+                await asyncio.sleep(max(0.0, min(due.values()) - time.monotonic()))
+        finally:
+            if self._orphan_sweep is not None:
+                self._orphan_sweep.cancel()
 
     async def heartbeat(self) -> None:
         now = now_ms()
@@ -90,11 +109,31 @@ class Maintenance:
                         len(missed))
         self._request_backlog()
 
+    async def export_queue(self) -> None:
+        """The watcher holding the exporter lease counts the queue for Prometheus; the others export nothing."""
+        ttl = timedelta(seconds=3 * QUEUE_EXPORT_SECONDS)
+        if not await hold_lease(self.database, QUEUE_EXPORTER, self.watcher_id, ttl):
+            metrics.QUEUE.depth = None
+            return
+        depth, oldest = await self.queue.depth()
+        metrics.QUEUE.depth = depth
+        metrics.QUEUE.oldest_pending_seconds = (now_ms() - oldest).total_seconds() if oldest else 0.0
+
     async def delete_orphaned_files(self) -> None:
+        """Once per cluster per interval: the watcher that takes the turn sweeps, beside the maintenance loop
+        (a long sweep must not hold up heartbeats and renewals); the others skip."""
+        if self._orphan_sweep is not None and not self._orphan_sweep.done():
+            return
+        interval = timedelta(seconds=self.settings.orphan_sweep_interval_seconds)
+        if await claim_turn(self.database, ORPHAN_SWEEP, self.watcher_id, interval):
+            self._orphan_sweep = asyncio.create_task(_logged(self._sweep_orphaned_files), name="orphan sweep")
+
+    async def _sweep_orphaned_files(self) -> None:
         grace = timedelta(seconds=self.settings.orphan_grace_seconds)
-        if deleted := await delete_orphaned_files(self.database, grace=grace):
+        report = await sweep_orphaned_files(self.database, grace=grace)
+        if report.deleted:
             log.warning("deleted %d stored files that no invoice names (left by a process that stopped midway)",
-                        deleted)
+                        report.deleted)
 
     async def say_goodbye(self, save_token: Callable[[], Awaitable[None]]) -> None:
         """Hand back unfinished claims, save the resume token, remove the heartbeat."""
@@ -103,4 +142,5 @@ class Maintenance:
             handed = await asyncio.gather(*(self.queue.hand_back(claim) for claim in held.values()))
             log.info("handed %d unfinished invoices back to pending", sum(handed))
         await save_token()
+        await release_lease(self.database, QUEUE_EXPORTER, self.watcher_id)
         await WatcherHeartbeat.get_pymongo_collection().delete_one({"_id": self.watcher_id})

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
+from watcher import metrics
 from watcher.worker import JobResult, WorkerConfig
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ class WorkerPool:
                 delay = min(delay * 2, RESPAWN_BACKOFF_MAX)
                 continue
             self._idle.put_nowait(worker)
+            metrics.WORKER_EVENTS.labels("respawn").inc()
             return
 
     async def close(self) -> None:

@@ -22,6 +22,7 @@ from core import transitions
 from core.errors import WatcherErrorCode
 from core.models import InvoiceError, InvoiceStatus, Timings
 from extraction.models import ErrorCode
+from watcher import metrics
 from watcher.worker import JobResult
 
 # Failures that another attempt cannot fix: fail at once.
@@ -32,7 +33,7 @@ PERMANENT_CODES = frozenset(
         WatcherErrorCode.file_missing,
     )
 )
-CLAIM_FIELDS = {"file_id": 1, "content_type": 1, "attempts": 1, "queued_at": 1, "duplicate_of": 1, "corrections": 1}
+CLAIM_FIELDS = {"org_id": 1, "file_id": 1, "content_type": 1, "attempts": 1, "queued_at": 1, "duplicate_of": 1, "corrections": 1}
 RETRY_JITTER = 0.1  # ±10 %, so invoices that failed together do not all come back in the same instant
 
 
@@ -45,6 +46,7 @@ def now_ms() -> datetime:
 @dataclass(frozen=True)
 class Claim:
     id: ObjectId
+    org_id: ObjectId  # with `id`, the invoice's shard key: every write of the claim names both
     token: str  # lease.owner: unique to this claim, the fence of every write that ends it
     file_id: ObjectId
     content_type: str
@@ -54,6 +56,10 @@ class Claim:
     # What the review of the final write needs besides the result (core.review)
     duplicate_of: ObjectId | None = None
     corrections: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> transitions.InvoiceKey:
+        return transitions.invoice_key(self.id, self.org_id)
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,18 @@ class Failure:
 class InvoiceQueue:
     def __init__(
         self, collection: AsyncCollection, owner: str, *, lease_seconds: float, max_attempts: int,
-        retry_base_seconds: float,
+        retry_base_seconds: float, max_lease_expiries: int = 5,
     ) -> None:
         self.collection = collection
         self.owner = owner
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
+        self.max_lease_expiries = max_lease_expiries
 
-    async def claim(self, invoice_id: ObjectId) -> Claim | None:
-        """Atomically take `invoice_id` from ready `pending` to `processing` under a new lease.
+    async def claim(self, invoice_id: ObjectId, org_id: ObjectId | None = None) -> Claim | None:
+        """Atomically take `invoice_id` from ready `pending` to `processing` under a new lease. `org_id`, when
+        the offer carried it, completes the shard key (a change event on an unsharded collection lacks it).
 
         A conditional update_one, not find_one_and_update: equally atomic (matched_count says who won), and
         on SecantusDB 0.7 find_one_and_update scans the collection (30 ms at 2,000 invoices, 73 ms at 6,000)
@@ -88,29 +96,34 @@ class InvoiceQueue:
         """
         token = f"{self.owner}#{uuid.uuid4().hex[:12]}"
         now = now_ms()
-        write = transitions.claim(invoice_id, token, now, self.lease)
+        key = transitions.invoice_key(invoice_id, org_id)
+        write = transitions.claim(key, token, now, self.lease)
         try:
             result = await self.collection.update_one(write.filter, write.update)
             won: int | None = result.matched_count
         except ConnectionFailure:
             won = None  # it may have been applied without the reply reaching us: the read below tells
         if won == 0:
+            metrics.CLAIMS.labels("lost").inc()
             return None  # another watcher was first, or it is not ready
-        document = await self.collection.find_one({"_id": invoice_id, "lease.owner": token}, CLAIM_FIELDS)
+        document = await self.collection.find_one({**key, "lease.owner": token}, CLAIM_FIELDS)
         if document is None:
+            metrics.CLAIMS.labels("lost").inc()
             return None  # requeued or deleted in between (or the unconfirmed claim was not applied)
+        metrics.CLAIMS.labels("won").inc()
         return Claim(
-            id=document["_id"], token=token, file_id=document["file_id"], content_type=document["content_type"],
+            id=document["_id"], org_id=document["org_id"], token=token, file_id=document["file_id"], content_type=document["content_type"],
             attempts=document["attempts"], queued_at=document.get("queued_at") or now, claimed_at=now,
             duplicate_of=document.get("duplicate_of"), corrections=document.get("corrections") or {},
         )
 
-    async def ready_ids(self, limit: int) -> list[ObjectId]:
-        """Candidates to claim from the backlog, oldest first in the (status, retry_at) index's order."""
+    async def ready_ids(self, limit: int) -> list[tuple[ObjectId, ObjectId]]:
+        """Candidates to claim from the backlog, (id, org_id), oldest first in the (status, retry_at) index's
+        order."""
         cursor = self.collection.find(
-            transitions.ready_filter(now_ms()), {"_id": 1}, sort=[("status", 1), ("retry_at", 1)]
+            transitions.ready_filter(now_ms()), {"_id": 1, "org_id": 1}, sort=[("status", 1), ("retry_at", 1)]
         )
-        return [doc["_id"] async for doc in cursor.limit(limit)]
+        return [(doc["_id"], doc["org_id"]) async for doc in cursor.limit(limit)]
 
     async def renew(self, tokens: list[str]) -> set[str]:
         """Extend the leases of `tokens`; returns the tokens whose lease is no longer ours."""
@@ -135,22 +148,23 @@ class InvoiceQueue:
         result = await self.collection.update_one(write.filter, write.update)
         if result.matched_count:
             return status
-        if retried and await self.collection.find_one({"_id": claim.id, "status": status.value, "updated_at": now}):
+        if retried and await self.collection.find_one({**claim.key, "status": status.value, "updated_at": now}):
             return status
         return None
 
     async def hand_back(self, claim: Claim) -> bool:
         """Give an unfinished claim back to `pending` (shutdown): not the invoice's fault, so no attempt counts."""
-        write = transitions.hand_back(claim.id, claim.token, now_ms())
+        write = transitions.hand_back(claim.key, claim.token, now_ms())
         return (await self.collection.update_one(write.filter, write.update)).modified_count == 1
 
     async def expire_leases(self) -> tuple[int, int]:
-        """Requeue `processing` invoices whose watcher stopped renewing; fail those that used every attempt
-        (a file that kills whole watchers must not take down one after another). Returns (requeued, failed)."""
+        """Requeue `processing` invoices whose watcher stopped renewing, without counting the attempt; fail
+        those whose lease was lost `max_lease_expiries` times (a file that kills whole watchers must not take
+        down one after another). Returns (requeued, failed)."""
         now = now_ms()
-        give_up = transitions.expire_lease(now, self.max_attempts, attempts_left=False)
+        give_up = transitions.expire_lease(now, self.max_lease_expiries, expiries_left=False)
         failed = await self.collection.update_many(give_up.filter, give_up.update)
-        requeue = transitions.expire_lease(now, self.max_attempts, attempts_left=True)
+        requeue = transitions.expire_lease(now, self.max_lease_expiries, expiries_left=True)
         requeued = await self.collection.update_many(requeue.filter, requeue.update)
         return requeued.modified_count, failed.modified_count
 
@@ -161,6 +175,24 @@ class InvoiceQueue:
             {"retry_at": 1}, sort=[("status", 1), ("retry_at", 1)],
         )
         return document["retry_at"] if document else None
+
+    async def depth(self) -> tuple[dict[str, int], datetime | None]:
+        """Invoices waiting (`pending`, of which `retry_wait` are not due yet) and being processed, and when the
+        oldest waiting one was queued. Only the unfinished states: the finished ones are the dashboard's."""
+        now = now_ms()
+        pipeline = [
+            {"$match": {"status": {"$in": [InvoiceStatus.pending.value, InvoiceStatus.processing.value]}}},
+            {"$group": {"_id": "$status", "count": {"$sum": 1},
+                        "waiting": {"$sum": {"$cond": [{"$gt": ["$retry_at", now]}, 1, 0]}},
+                        "oldest": {"$min": "$queued_at"}}},
+        ]
+        depth = dict.fromkeys((InvoiceStatus.pending.value, "retry_wait", InvoiceStatus.processing.value), 0)
+        oldest = None
+        async for group in await self.collection.aggregate(pipeline):
+            depth[group["_id"]] = group["count"]
+            if group["_id"] == InvoiceStatus.pending.value:
+                depth["retry_wait"], oldest = group["waiting"], group["oldest"]
+        return depth, oldest
 
     async def ready_since(self, since: datetime, until: datetime, limit: int) -> list[ObjectId]:
         """Ready invoices that became pending between `since` and `until` (for the sweep's count of misses)."""
@@ -177,7 +209,7 @@ class InvoiceQueue:
         )
         if isinstance(outcome, JobResult) and outcome.ok:
             return InvoiceStatus.processed, transitions.finish(
-                claim.id, claim.token, now, extraction=outcome.extraction or {}, search_terms=outcome.search_terms,
+                claim.key, claim.token, now, extraction=outcome.extraction or {}, search_terms=outcome.search_terms,
                 timings=timings, duplicate_of=claim.duplicate_of, corrections=claim.corrections,
             )
         failure = outcome if isinstance(outcome, Failure) else Failure.of(outcome)
@@ -186,13 +218,13 @@ class InvoiceQueue:
             delay = self.retry_base_seconds * 2 ** (claim.attempts - 1) * jitter
             error = InvoiceError(code=str(failure.code), message=failure.message)
             return InvoiceStatus.pending, transitions.retry(
-                claim.id, claim.token, now, error=error, retry_at=now + timedelta(seconds=delay), timings=timings,
+                claim.key, claim.token, now, error=error, retry_at=now + timedelta(seconds=delay), timings=timings,
             )
         message = failure.message
         if failure.transient:
             message = f"{message.rstrip('.')}. Gave up after {claim.attempts} attempts."
         error = InvoiceError(code=str(failure.code), message=message)
-        return InvoiceStatus.failed, transitions.fail(claim.id, claim.token, now, error=error, timings=timings,
+        return InvoiceStatus.failed, transitions.fail(claim.key, claim.token, now, error=error, timings=timings,
                                                       duplicate_of=claim.duplicate_of)
 
 

@@ -22,6 +22,7 @@ import math
 import os
 import signal
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -95,6 +96,7 @@ class Watcher:
         self._claims: Claims | None = None
         self._stream: InvoiceStream | None = None
         self._maintenance: Maintenance | None = None
+        self._metrics_server: asyncio.Server | None = None
 
     def stop(self) -> None:
         if self._stopping.is_set():
@@ -104,13 +106,24 @@ class Watcher:
         if self._claims is not None:
             self._claims.wake.set()
 
+    def health(self, stream: bool = True) -> str | None:
+        """None when healthy; else what is wrong. `stream`: the change stream must be open too."""
+        if self._stream is None or self._maintenance is None:
+            return "starting: not connected to the database yet"
+        if stream and not self._stream.follower.open.is_set():
+            return "the change stream is not open"
+        stalled = time.monotonic() - self._maintenance.looped_at
+        if stalled > max(60.0, 3 * self.settings.heartbeat_seconds):
+            return f"maintenance has not run for {stalled:.0f} s"
+        return None
+
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or `stop()`), then shut down gracefully."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
         try:
-            metrics.serve(self.settings.watcher_metrics_port)
+            self._metrics_server = await metrics.serve(self.settings.watcher_metrics_port, self.health)
         except OSError as exc:
             raise SystemExit(f"cannot serve metrics on port {self.settings.watcher_metrics_port}: {exc}") from None
         log.info("watcher %s starting: %d workers (memory limit %s), prefetch %d, group %r, extractor %s", self.id,
@@ -148,6 +161,7 @@ class Watcher:
             self._queue = InvoiceQueue(
                 Invoice.get_pymongo_collection(), self.id, lease_seconds=self.settings.lease_seconds,
                 max_attempts=self.settings.max_attempts, retry_base_seconds=self.settings.retry_base_seconds,
+                max_lease_expiries=self.settings.max_lease_expiries,
             )
             self._resume_token = state.get("resume_token") if state else None
             return
@@ -203,6 +217,8 @@ class Watcher:
                 log.warning("could not finish with the database before exiting (%s); the leases of invoices not "
                             "handed back will expire", exc)
         await self.pool.close()
+        if self._metrics_server is not None:
+            self._metrics_server.close()
         if self._client is not None:
             await self._client.close()
         log.info("watcher %s stopped: %s", self.id, self.jobs.counters if self.jobs else "nothing done")

@@ -19,6 +19,7 @@ from pymongo.errors import PyMongoError
 
 from core.changestream import ChangeFollower
 from core.models import InvoiceStatus, WatcherState
+from watcher import metrics
 from watcher.queue import InvoiceQueue, now_ms
 
 log = logging.getLogger("watcher")
@@ -30,7 +31,8 @@ STREAM_PIPELINE: list[dict[str, Any]] = [
         {"operationType": "update", "updateDescription.updatedFields.status": InvoiceStatus.pending.value},
         {"operationType": {"$in": ["invalidate", "drop", "rename", "dropDatabase"]}},
     ]}},
-    {"$project": {"operationType": 1, "documentKey": 1}},
+    # `fullDocument.org_id` (inserts) completes the shard key; a sharded collection's documentKey has it too.
+    {"$project": {"operationType": 1, "documentKey": 1, "wallTime": 1, "fullDocument.org_id": 1}},
 ]
 STREAM_AWAIT_MS = 500  # how long one getMore waits for events: the pace of idle token saves and stop checks
 TOKEN_SAVE_SECONDS = 1.0
@@ -74,13 +76,14 @@ class InvoiceStream:
 
     def __init__(
         self, queue: InvoiceQueue, group: str, resume_token: Mapping[str, Any] | None, stopping: asyncio.Event, *,
-        offer: Callable[[ObjectId], None], request_backlog: Callable[[], None],
+        offer: Callable[[ObjectId, ObjectId | None], None], request_backlog: Callable[[], None],
     ) -> None:
         self.group = group
         self.audit = StreamAudit()
         self._offer, self._request_backlog = offer, request_backlog
         self._saved_token = resume_token
         self._saved_at = time.monotonic()
+        self._restarts_counted = 0
         self.follower = ChangeFollower(
             f"watcher group {group!r}", queue.collection, STREAM_PIPELINE, self._handle,
             resume_after=resume_token, stopping=stopping, on_open=self._opened, on_progress=self._progress,
@@ -95,14 +98,20 @@ class InvoiceStream:
         self._request_backlog()  # whatever became pending while nobody listened
 
     async def _handle(self, change: Mapping[str, Any]) -> None:
+        if wall_time := change.get("wallTime"):  # MongoDB 6+; the lag the operator watches
+            metrics.STREAM_LAG.set(max(0.0, (now_ms() - wall_time).total_seconds()))
         if change["operationType"] in ("insert", "update", "replace"):
-            invoice_id = change["documentKey"]["_id"]
+            key = change["documentKey"]
+            invoice_id = key["_id"]
             self.audit.delivered(invoice_id)
-            self._offer(invoice_id)
+            self._offer(invoice_id, key.get("org_id") or (change.get("fullDocument") or {}).get("org_id"))
         else:
             log.warning("change stream event %r on the invoices collection", change["operationType"])
 
     async def _progress(self) -> None:
+        if (restarts := self.follower.restarts) != self._restarts_counted:
+            metrics.STREAM_RESTARTS.labels("interrupted").inc(restarts - self._restarts_counted)
+            self._restarts_counted = restarts
         if self.follower.resume_token != self._saved_token and time.monotonic() - self._saved_at >= TOKEN_SAVE_SECONDS:
             await self.save_token()
             self._saved_at = time.monotonic()
@@ -116,6 +125,7 @@ class InvoiceStream:
 
     async def _forget_token(self) -> None:
         """The stored token is of no use any more: delete it, and let the backlog read catch what fell between."""
+        metrics.STREAM_RESTARTS.labels("history_lost").inc()
         self._request_backlog()
         try:
             await self.save_token()

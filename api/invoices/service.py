@@ -92,9 +92,9 @@ async def requeue(invoice: Invoice) -> Invoice:
         return invoice  # queued already, or being processed: its result is on its way
     now = utcnow()
     await stats.mark_dirty(invoice.org_id, invoice.processed_at)  # it leaves the day it was processed on
-    write = transitions.requeue({"_id": invoice.id}, invoice.status, now)
+    write = transitions.requeue(transitions.invoice_key(invoice.id, invoice.org_id), invoice.status, now)
     await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
-    return await Invoice.get(invoice.id)  # type: ignore[return-value]
+    return await Invoice.find_one(transitions.invoice_key(invoice.id, invoice.org_id))  # type: ignore[return-value]
 
 
 async def replace_file(
@@ -105,7 +105,7 @@ async def replace_file(
     file_id = await storage.put_file(database, data, filename or invoice.filename, checked.content_type, sha256)
     now = utcnow()
     await stats.mark_dirty(invoice.org_id, invoice.processed_at)  # it leaves the day it was processed on
-    write = transitions.replace_file(invoice.id, invoice.status, now, file={
+    write = transitions.replace_file(transitions.invoice_key(invoice.id, invoice.org_id), invoice.status, now, file={
         "file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
         "pages": checked.pages, "filename": filename or invoice.filename,
         "original_filename": escaped_filename(sent_filename) if sent_filename else invoice.original_filename,
@@ -115,12 +115,12 @@ async def replace_file(
         await storage.delete_file(database, file_id)
     else:
         await storage.delete_file(database, invoice.file_id)
-    return await Invoice.get(invoice.id)  # type: ignore[return-value]
+    return await Invoice.find_one(transitions.invoice_key(invoice.id, invoice.org_id))  # type: ignore[return-value]
 
 
 async def delete(database: AsyncDatabase, invoice: Invoice) -> None:
     await stats.mark_dirty(invoice.org_id, invoice.created_at, invoice.processed_at)
-    await Invoice.get_pymongo_collection().delete_one({"_id": invoice.id})
+    await Invoice.get_pymongo_collection().delete_one(transitions.invoice_key(invoice.id, invoice.org_id))
     await storage.delete_file(database, invoice.file_id)
 
 
@@ -190,7 +190,7 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User, settings
         merged.update({key.split(".", 1)[1]: value for key, value in sets.items() if key.startswith("corrections.")})
         sets["review"] = reviewed(invoice, merged)
     write = transitions.correct(
-        invoice.id, now,
+        transitions.invoice_key(invoice.id, invoice.org_id), now,
         corrections={key.split(".", 1)[1]: value for key, value in sets.items() if key.startswith("corrections.")},
         removed=[key.split(".", 1)[1] for key in unsets], review=sets.get("review"),
         **{name: fields[name] for name in ("vendor_name", "invoice_number") if isinstance(fields.get(name), str)},
@@ -202,7 +202,7 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User, settings
             raise
         raise TooLarge("the corrected invoice would be over the database's 16 MB document limit; "
                        "send shorter values or fewer line items") from None
-    return await Invoice.get(invoice.id)  # type: ignore[return-value]
+    return await Invoice.find_one(transitions.invoice_key(invoice.id, invoice.org_id))  # type: ignore[return-value]
 
 
 def encode_cursor(sort: SortKey, invoice: Invoice) -> str:

@@ -38,9 +38,9 @@ async def confirm(invoice: Invoice, user: User) -> Invoice:
     confirmed = Review(state=ReviewState.confirmed, reasons=current.reasons if current else [], by=user.id, at=now)
     # Conditional on the status: a reprocess that started meanwhile wins, and the 409 tells the person.
     result = await Invoice.get_pymongo_collection().update_one(
-        {"_id": invoice.id, "status": invoice.status.value},
+        {"_id": invoice.id, "org_id": invoice.org_id, "status": invoice.status.value},  # the whole shard key
         {"$set": {"review": review_document(confirmed), "updated_at": now}},
     )
     if result.matched_count == 0:
         raise NotFinished("requeued")
-    return await Invoice.get(invoice.id)  # type: ignore[return-value]
+    return await Invoice.find_one({"_id": invoice.id, "org_id": invoice.org_id})  # type: ignore[return-value]

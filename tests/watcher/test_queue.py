@@ -58,7 +58,8 @@ async def test_a_writer_whose_lease_passed_on_writes_nothing(db):
     doc = await document(invoice_id)
     assert history(doc) == ["processing", "pending", "processing", "processed"]
     assert doc["status_history"][1]["error"]["code"] == "lease_expired"
-    assert doc["attempts"] == 2 and doc["lease"] is None
+    # The lost lease was the dead watcher's doing, not the invoice's: it costs no attempt
+    assert doc["attempts"] == 1 and doc["lease_expiries"] == 1 and doc["lease"] is None
 
 
 async def test_transient_failures_back_off_exponentially_then_fail_for_good(db):
@@ -106,15 +107,30 @@ async def test_a_handed_back_claim_costs_no_attempt(db):
     assert not await queue.hand_back(claim)  # fenced like every other write
 
 
-async def test_leases_that_expire_on_the_last_attempt_fail_the_invoice(db):
+async def test_leases_lost_too_often_fail_the_invoice(db):
     ids = await queue_invoices(db, [b"a", b"b"])
-    queue = make_queue("w", max_attempts=1, lease_seconds=0.001)
+    queue = make_queue("w", max_lease_expiries=1, lease_seconds=0.001)
     for invoice_id in ids:
         assert await queue.claim(invoice_id) is not None
     await asyncio.sleep(0.01)
     assert await queue.expire_leases() == (0, 2)
     doc = await document(ids[0])
     assert doc["status"] == "failed" and doc["error"]["code"] == "lease_expired"
+
+
+async def test_node_losses_cost_no_attempt_until_the_limit_of_lost_leases(db):
+    [invoice_id] = await queue_invoices(db, [b"a"])
+    queue = make_queue("w", max_attempts=3, max_lease_expiries=5, lease_seconds=0.001)
+    for lost in range(1, 5):  # more node losses than attempts: a good invoice is not failed by them
+        assert await queue.claim(invoice_id) is not None
+        await asyncio.sleep(0.01)
+        assert await queue.expire_leases() == (1, 0)
+        doc = await document(invoice_id)
+        assert doc["status"] == "pending" and doc["attempts"] == 0 and doc["lease_expiries"] == lost
+    assert await queue.claim(invoice_id) is not None
+    await asyncio.sleep(0.01)
+    assert await queue.expire_leases() == (0, 1)
+    assert (await document(invoice_id))["status"] == "failed"
 
 
 async def test_renewal_extends_our_leases_and_reports_lost_ones(db):
