@@ -13,6 +13,7 @@ import time
 import uuid
 from urllib.parse import quote
 
+from prometheus_client import Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A request id from the client is kept when it is short and plain; anything else is replaced.
 _ACCEPTED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _NO_STORE_PREFIXES = ("/api/v1/auth",)
+# Labelled by the route's template (`/api/v1/invoices/{invoice_id}`), never the raw path: bounded cardinality.
+HTTP_REQUESTS = Histogram("invoicer_http_request_seconds", "HTTP requests: duration by method, route and status",
+                          ["method", "route", "status"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -88,6 +93,8 @@ class RequestContext:
             state = scope.get("state") or {}
             duration_ms = (time.perf_counter() - started) * 1000
             user_id = state.get("user_id") or "-"
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(scope.get("method") or "-", route, str(status)).observe(duration_ms / 1000)
             access_log.info(
                 "%s %s %d %.1fms user=%s request_id=%s", scope.get("method"), loggable_path(path), status,
                 duration_ms, user_id, request_id,

@@ -27,6 +27,7 @@ from core.models import Invoice, User
 from realtime.auth import Principal, Refused, Unavailable, authenticate
 from realtime.catchup import CatchUp, missed_events
 from realtime.events import STATUS, ChangeTranslator, Event, Since, parse_since, user_room
+from realtime.metrics import LIVE_CONNECTIONS
 from realtime.push import PushFanout
 from realtime.stream import ChangeTailer
 
@@ -99,6 +100,7 @@ class Hub:
         self.tailer: ChangeTailer | None = None
         self._account_changes: ChangeFollower | None = None
         self.push = PushFanout(settings)
+        LIVE_CONNECTIONS.track(self)
 
     # --- lifecycle -------------------------------------------------------------------------
 
