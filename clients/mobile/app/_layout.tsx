@@ -1,6 +1,7 @@
 import { Stack } from "expo-router";
 import { StatusBar } from "expo-status-bar";
 import { SafeAreaProvider } from "react-native-safe-area-context";
+import { PushOpener } from "../components/push-opener";
 import { ToastHost } from "../components/toast";
 import { AppProvider } from "../src/app-context";
 
@@ -17,6 +18,7 @@ export default function RootLayout() {
           <Stack.Screen name="invoices/[id]" options={{ title: "Invoice" }} />
         </Stack>
         <ToastHost />
+        <PushOpener />
       </AppProvider>
     </SafeAreaProvider>
   );

@@ -17,6 +17,7 @@ import {
 import * as SecureStore from "expo-secure-store";
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from "react";
 import { AppState, Platform } from "react-native";
+import { registerForPush, unregisterPush } from "./push";
 import { initialInvoices, invoicesReducer, invoiceTitle, type Invoice, type InvoicesState } from "./invoices";
 import { UploadQueue, type QueueSnapshot } from "./queue";
 import { deviceStore, EMAIL_KEY, SERVER_URL_KEY } from "./store";
@@ -129,6 +130,17 @@ export function AppProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signedIn = snapshot.state === "signed-in";
+  const pushToken = useRef<string | null>(null);
+
+  // Pushes for when the app is closed: registered once per sign-in; a refusal or a failure only costs pushes.
+  useEffect(() => {
+    if (!signedIn) return;
+    void registerForPush(api)
+      .then((token) => {
+        pushToken.current = token;
+      })
+      .catch(() => null);
+  }, [signedIn, api]);
 
   // The live stream while signed in; back from the background it reconnects with `since` and catches up.
   useEffect(() => {
@@ -223,9 +235,12 @@ export function AppProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signOut = useCallback(async () => {
+    const token = pushToken.current;
+    pushToken.current = null;
+    if (token) await unregisterPush(api, token).catch(() => null);
     await sessionRef.current.logout();
     dispatch({ type: "loaded", items: [] });
-  }, []);
+  }, [api]);
 
   const value: AppValue = {
     ready,
