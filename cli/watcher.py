@@ -40,10 +40,11 @@ def watcher(
         min=0, help="Invoices claimed ahead of a free worker (default WATCHER_PREFETCH).",
     )] = None,
     group: Annotated[str | None, typer.Option(
-        help="Watcher group: the name its change-stream resume token is kept under (default WATCHER_GROUP).",
+        help="Watcher group: the watchers that split the invoices' buckets between them (default WATCHER_GROUP).",
     )] = None,
     watcher_id: Annotated[str | None, typer.Option(
-        "--id", help="This watcher's name in heartbeats and leases (default host:pid:random).",
+        "--id", help="This watcher's name in heartbeats, leases and its resume token: a stable one (the pod name) "
+                     "lets it resume its stream after a restart (default host:pid:random).",
     )] = None,
 ) -> None:
     """Process invoices: follow the change stream, claim, extract in worker processes, write the results.

@@ -29,13 +29,15 @@ UNUSABLE_RESUME_TOKEN = {286: "history lost", 260: "invalid resume token", 280: 
                          9: "unreadable resume token"}
 
 Token = Mapping[str, Any]
+Pipeline = list[dict[str, Any]]
 ChangeHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 class ChangeFollower:
     """Follows `collection.watch(pipeline)` until `stopping` is set (or the task is cancelled).
 
-    `handle` gets each change in order. The resume token advances after every wait, also an empty one, so
+    `handle` gets each change in order. `pipeline` may be a function, asked again at every (re)open:
+    `reopen()` makes the follower reopen the stream from its resume token with the pipeline it returns now. The resume token advances after every wait, also an empty one, so
     that a resume after a quiet hour does not find its history pruned. When the token cannot be used, or
     the stream is invalidated (collection dropped or renamed), the follower starts from now and calls
     `on_reset`: the owner decides how to recover what fell in between (the watcher sweeps, realtime clients
@@ -43,7 +45,8 @@ class ChangeFollower:
     """
 
     def __init__(
-        self, name: str, collection: AsyncCollection, pipeline: list[dict[str, Any]], handle: ChangeHandler, *,
+        self, name: str, collection: AsyncCollection, pipeline: Pipeline | Callable[[], Pipeline],
+        handle: ChangeHandler, *,
         resume_after: Token | None = None, stopping: asyncio.Event | None = None,
         on_open: Callable[[], None] | None = None, on_progress: Callable[[], Awaitable[None]] | None = None,
         on_reset: Callable[[], Awaitable[None]] | None = None, max_backoff_seconds: float = 10.0,
@@ -58,16 +61,21 @@ class ChangeFollower:
         self._on_open, self._on_progress, self._on_reset = on_open, on_progress, on_reset
         self._watch_options = watch_options
         self._max_backoff = max_backoff_seconds
+        self._reopen = False
 
     async def run(self) -> None:
         backoff = Backoff(self._stopping, cap=self._max_backoff)
         while not self._stopping.is_set():
             try:
+                self._reopen = False
+                pipeline = self._pipeline() if callable(self._pipeline) else self._pipeline
                 async with await self._collection.watch(
-                    self._pipeline, resume_after=self.resume_token, **self._watch_options
+                    pipeline, resume_after=self.resume_token, **self._watch_options
                 ) as stream:
                     backoff.reset()
                     await self._follow(stream)
+                if self._reopen:
+                    continue
                 if not self._stopping.is_set():
                     log.warning("%s: the change stream was invalidated (the collection was dropped or renamed); "
                                 "starting a fresh one", self.name)
@@ -91,7 +99,7 @@ class ChangeFollower:
         if self._on_open:
             self._on_open()
         try:
-            while stream.alive and not self._stopping.is_set():
+            while stream.alive and not self._stopping.is_set() and not self._reopen:
                 change = await stream.try_next()
                 if change is not None and change.get("operationType") != "invalidate":
                     try:
@@ -103,6 +111,10 @@ class ChangeFollower:
                     await self._on_progress()
         finally:
             self.open.clear()
+
+    def reopen(self) -> None:
+        """Reopen the stream, from the resume token, with the pipeline as it is now (after the current wait)."""
+        self._reopen = True
 
     async def _reset(self) -> None:
         self.resume_token = None

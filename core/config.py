@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 20.0
     worker_memory_mb: int = 1500  # address space per extraction worker; a file needing more fails; 0 = no limit
     heartbeat_seconds: float = 5.0
-    watcher_group: str = "default"  # the name a group of watchers keeps its change-stream resume token under
+    watcher_group: str = "default"  # the watchers that split the buckets of work between them
     watcher_metrics_port: int = 0  # serve the watcher's Prometheus metrics on this port; 0 = off
     # Test-only: a dotted path to a replacement for extraction.extract. Refused in production.
     watcher_test_extractor: str | None = None

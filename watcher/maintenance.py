@@ -15,11 +15,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from core.config import Settings
-from core.models import WatcherHeartbeat
 from watcher import metrics
 from watcher.cluster import claim_turn, hold_lease, release_lease
 from watcher.jobs import Jobs
 from watcher.orphans import ORPHAN_SWEEP, sweep_orphaned_files
+from watcher.partitions import Membership
 from watcher.queue import InvoiceQueue, now_ms
 from watcher.stream import StreamAudit
 
@@ -44,10 +44,10 @@ async def _logged(task: Callable[[], Awaitable[None]]) -> None:
 class Maintenance:
     def __init__(
         self, watcher_id: str, settings: Settings, queue: InvoiceQueue, database: AsyncDatabase, jobs: Jobs,
-        audit: StreamAudit, *, started_at: datetime, request_backlog: Callable[[], None],
+        audit: StreamAudit, membership: Membership, *, started_at: datetime, request_backlog: Callable[[], None],
     ) -> None:
         self.watcher_id, self.settings, self.queue, self.database = watcher_id, settings, queue, database
-        self.jobs, self.audit = jobs, audit
+        self.jobs, self.audit, self.membership = jobs, audit, membership
         self._started_at = started_at
         self._request_backlog = request_backlog
         self.looped_at = time.monotonic()  # the health check's sign that maintenance is alive
@@ -83,11 +83,8 @@ class Maintenance:
             "host": socket.gethostname(), "pid": os.getpid(), "started_at": self._started_at, "last_seen": now,
             "in_flight": len(self.jobs.held), "processed": counters.processed, "failed": counters.failed,
             "retried": counters.retried, "swept": counters.swept,
-            "expires_at": now + timedelta(seconds=3 * self.settings.heartbeat_seconds),
         }
-        await WatcherHeartbeat.get_pymongo_collection().update_one(
-            {"_id": self.watcher_id}, {"$set": beat}, upsert=True
-        )
+        await self.membership.beat(beat, timedelta(seconds=3 * self.settings.heartbeat_seconds))
 
     async def renew_leases(self) -> None:
         held = self.jobs.held
@@ -143,4 +140,4 @@ class Maintenance:
             log.info("handed %d unfinished invoices back to pending", sum(handed))
         await save_token()
         await release_lease(self.database, QUEUE_EXPORTER, self.watcher_id)
-        await WatcherHeartbeat.get_pymongo_collection().delete_one({"_id": self.watcher_id})
+        await self.membership.leave()

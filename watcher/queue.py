@@ -23,6 +23,7 @@ from core.errors import WatcherErrorCode
 from core.models import InvoiceError, InvoiceStatus, Timings
 from extraction.models import ErrorCode
 from watcher import metrics
+from watcher.partitions import ALL_BUCKETS, bucket_filter
 from watcher.worker import JobResult
 
 # Failures that another attempt cannot fix: fail at once.
@@ -85,6 +86,7 @@ class InvoiceQueue:
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
         self.max_lease_expiries = max_lease_expiries
+        self.buckets = ALL_BUCKETS  # this watcher's partition (`watcher.partitions`): its backlog reads keep to it
 
     async def claim(self, invoice_id: ObjectId, org_id: ObjectId | None = None) -> Claim | None:
         """Atomically take `invoice_id` from ready `pending` to `processing` under a new lease. `org_id`, when
@@ -121,7 +123,8 @@ class InvoiceQueue:
         """Candidates to claim from the backlog, (id, org_id), oldest first in the (status, retry_at) index's
         order."""
         cursor = self.collection.find(
-            transitions.ready_filter(now_ms()), {"_id": 1, "org_id": 1}, sort=[("status", 1), ("retry_at", 1)]
+            {**transitions.ready_filter(now_ms()), **bucket_filter("$_id", self.buckets)}, {"_id": 1, "org_id": 1},
+            sort=[("status", 1), ("retry_at", 1)],
         )
         return [(doc["_id"], doc["org_id"]) async for doc in cursor.limit(limit)]
 
@@ -171,7 +174,7 @@ class InvoiceQueue:
     async def next_retry_at(self) -> datetime | None:
         """When the earliest invoice waiting for a retry becomes ready."""
         document = await self.collection.find_one(
-            {"status": InvoiceStatus.pending.value, "retry_at": {"$gt": now_ms()}},
+            {"status": InvoiceStatus.pending.value, "retry_at": {"$gt": now_ms()}, **bucket_filter("$_id", self.buckets)},
             {"retry_at": 1}, sort=[("status", 1), ("retry_at", 1)],
         )
         return document["retry_at"] if document else None
@@ -196,7 +199,8 @@ class InvoiceQueue:
 
     async def ready_since(self, since: datetime, until: datetime, limit: int) -> list[ObjectId]:
         """Ready invoices that became pending between `since` and `until` (for the sweep's count of misses)."""
-        query = {**transitions.ready_filter(now_ms()), "updated_at": {"$gte": since, "$lte": until}}
+        query = {**transitions.ready_filter(now_ms()), "updated_at": {"$gte": since, "$lte": until},
+                 **bucket_filter("$_id", self.buckets)}
         return [doc["_id"] async for doc in self.collection.find(query, {"_id": 1}).limit(limit)]
 
     def _outcome_write(

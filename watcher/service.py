@@ -2,7 +2,9 @@
 write fenced by the lease records it. This module is the wiring; each part lives in its own module:
 
 - `stream`: follows the `invoices` change stream (inserts and updates to `pending`), offers the ids to the
-  claims, and saves the resume token of the group about once a second;
+  claims, and saves this watcher's resume token about once a second;
+- `partitions`: from the group's heartbeats, the range of buckets this watcher owns; its stream and backlog
+  reads keep to them, so each invoice is offered to about one watcher;
 - `claims`: while fewer than `concurrency + prefetch` claims are held, claims offered ids, then the backlog
   in batches from the database, then sleeps until an event, a due retry, or a sweep wakes it;
 - `jobs`: one task per claim: read the file from GridFS, run it in a worker process (`pool`), write the
@@ -38,6 +40,7 @@ from watcher import metrics
 from watcher.claims import Claims
 from watcher.jobs import Jobs
 from watcher.maintenance import Maintenance
+from watcher.partitions import BUCKETS, Membership
 from watcher.pool import WorkerPool
 from watcher.queue import InvoiceQueue, now_ms
 from watcher.stream import InvoiceStream
@@ -77,6 +80,7 @@ class Watcher:
         self.settings = settings
         self.group = group or settings.watcher_group
         self.id = watcher_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.token_key = f"{self.group}/{self.id}"  # its own resume token: one per partition owner
         self.concurrency = concurrency or settings.watcher_concurrency or available_cpus()
         self.prefetch = settings.watcher_prefetch if prefetch is None else prefetch
         self.extractor = settings.watcher_test_extractor or DEFAULT_EXTRACTOR
@@ -153,7 +157,7 @@ class Watcher:
         while not self._stopping.is_set():
             try:
                 self._client, self._database = await connect(self.settings)
-                state = await WatcherState.get_pymongo_collection().find_one({"_id": self.group})
+                state = await WatcherState.get_pymongo_collection().find_one({"_id": self.token_key})
             except PyMongoError as exc:
                 log.warning("the database is not reachable (%s); trying again in about %.1f s", exc, backoff.delay)
                 await backoff.sleep()
@@ -176,9 +180,18 @@ class Watcher:
         self.jobs = jobs = Jobs(queue, self._database, self.pool, timeout=self.settings.job_timeout_seconds,
                                 capacity=self._capacity, on_retry=on_retry)
         self._claims = claims = Claims(queue, self._capacity, self._stopping, start_job=jobs.start, hold=jobs.hold)
-        self._stream = InvoiceStream(queue, self.group, self._resume_token, self._stopping, offer=claims.offer,
-                                     request_backlog=claims.request_backlog)
-        self._maintenance = Maintenance(self.id, self.settings, queue, self._database, jobs, self._stream.audit,
+
+        def on_partition_change(buckets: frozenset[int]) -> None:
+            queue.buckets = buckets
+            log.info("watcher %s now owns %d of %d buckets (%d watchers alive)", self.id, len(buckets), BUCKETS,
+                     membership.live)
+            stream.follower.reopen()  # from its token, filtered to the new range
+            claims.request_backlog()  # what is already pending in the buckets it gained
+
+        membership = Membership(self.id, self.group, on_partition_change)
+        self._stream = stream = InvoiceStream(queue, self.token_key, self._resume_token, self._stopping,
+                                              offer=claims.offer, request_backlog=claims.request_backlog)
+        self._maintenance = Maintenance(self.id, self.settings, queue, self._database, jobs, stream.audit, membership,
                                         started_at=self._started_at, request_backlog=claims.request_backlog)
 
     async def _shutdown(self, claims: asyncio.Task, stream: asyncio.Task, maintenance: asyncio.Task) -> None:

@@ -20,22 +20,28 @@ from pymongo.errors import PyMongoError
 from core.changestream import ChangeFollower
 from core.models import InvoiceStatus, WatcherState
 from watcher import metrics
+from watcher.partitions import ALL_BUCKETS, bucket_filter
 from watcher.queue import InvoiceQueue, now_ms
 
 log = logging.getLogger("watcher")
 
-# Only what can make an invoice claimable travels; `_id` is the resume token and must stay.
-STREAM_PIPELINE: list[dict[str, Any]] = [
-    {"$match": {"$or": [
-        {"operationType": {"$in": ["insert", "replace"]}, "fullDocument.status": InvoiceStatus.pending.value},
-        {"operationType": "update", "updateDescription.updatedFields.status": InvoiceStatus.pending.value},
-        {"operationType": {"$in": ["invalidate", "drop", "rename", "dropDatabase"]}},
-    ]}},
-    # `fullDocument.org_id` (inserts) completes the shard key; a sharded collection's documentKey has it too.
-    {"$project": {"operationType": 1, "documentKey": 1, "wallTime": 1, "fullDocument.org_id": 1}},
-]
-STREAM_AWAIT_MS = 500  # how long one getMore waits for events: the pace of idle token saves and stop checks
-TOKEN_SAVE_SECONDS = 1.0
+def stream_pipeline(buckets: frozenset[int] = ALL_BUCKETS) -> list[dict[str, Any]]:
+    """Only what can make an invoice of `buckets` claimable travels; `_id` is the resume token and must stay."""
+    mine = bucket_filter("$documentKey._id", buckets)
+    return [
+        {"$match": {"$or": [
+            {"operationType": {"$in": ["insert", "replace"]}, "fullDocument.status": InvoiceStatus.pending.value,
+             **mine},
+            {"operationType": "update", "updateDescription.updatedFields.status": InvoiceStatus.pending.value, **mine},
+            {"operationType": {"$in": ["invalidate", "drop", "rename", "dropDatabase"]}},
+        ]}},
+        # `fullDocument.org_id` (inserts) completes the shard key; a sharded collection's documentKey has it too.
+        {"$project": {"operationType": 1, "documentKey": 1, "wallTime": 1, "fullDocument.org_id": 1}},
+    ]
+
+
+STREAM_AWAIT_MS = 1000  # how long one getMore waits for events: the pace of idle token saves and stop checks
+TOKEN_SAVE_SECONDS = 5.0  # per owner; an older token only re-offers events, whose claims are fenced
 SEEN_LIMIT = 20_000  # ids the stream delivered recently, to tell a missed event from an ordinary backlog
 SWEEP_MIN_AGE = timedelta(seconds=5)  # younger pending invoices may still be on their way through the stream
 SWEEP_LIMIT = 1_000
@@ -72,20 +78,21 @@ class StreamAudit:
 
 
 class InvoiceStream:
-    """The watcher group's view of the `invoices` change stream."""
+    """This watcher's view of the `invoices` change stream: the invoices of its buckets (`queue.buckets`),
+    resumed from its own token (saved under `token_key`)."""
 
     def __init__(
-        self, queue: InvoiceQueue, group: str, resume_token: Mapping[str, Any] | None, stopping: asyncio.Event, *,
+        self, queue: InvoiceQueue, token_key: str, resume_token: Mapping[str, Any] | None, stopping: asyncio.Event, *,
         offer: Callable[[ObjectId, ObjectId | None], None], request_backlog: Callable[[], None],
     ) -> None:
-        self.group = group
+        self.token_key = token_key
         self.audit = StreamAudit()
         self._offer, self._request_backlog = offer, request_backlog
         self._saved_token = resume_token
         self._saved_at = time.monotonic()
         self._restarts_counted = 0
         self.follower = ChangeFollower(
-            f"watcher group {group!r}", queue.collection, STREAM_PIPELINE, self._handle,
+            f"watcher {token_key!r}", queue.collection, lambda: stream_pipeline(queue.buckets), self._handle,
             resume_after=resume_token, stopping=stopping, on_open=self._opened, on_progress=self._progress,
             on_reset=self._forget_token, max_await_time_ms=STREAM_AWAIT_MS,
         )
@@ -119,7 +126,7 @@ class InvoiceStream:
     async def save_token(self) -> None:
         token = self.follower.resume_token
         await WatcherState.get_pymongo_collection().update_one(
-            {"_id": self.group}, {"$set": {"resume_token": token, "updated_at": now_ms()}}, upsert=True
+            {"_id": self.token_key}, {"$set": {"resume_token": token, "updated_at": now_ms()}}, upsert=True
         )
         self._saved_token = token
 

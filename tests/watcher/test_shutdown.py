@@ -15,7 +15,8 @@ GRACE = 8.0
 
 @pytest.mark.slow
 async def test_sigterm_finishes_what_it_can_hands_back_the_rest_and_exits_0(db, start_watcher):
-    watcher = start_watcher(SHUTDOWN_GRACE_SECONDS=str(GRACE), LEASE_SECONDS="60")
+    watcher_id = "graceful"
+    watcher = start_watcher("--id", watcher_id, SHUTDOWN_GRACE_SECONDS=str(GRACE), LEASE_SECONDS="60")
     await wait_until(watcher_ready(db), 60, "the watcher to start", watcher)
     quick, stuck = await queue_invoices(db, [b"sleep 3", b"hang"])
 
@@ -38,5 +39,5 @@ async def test_sigterm_finishes_what_it_can_hands_back_the_rest_and_exits_0(db, 
         assert doc["status"] == "pending" and doc["attempts"] == 0 and doc["lease"] is None, doc
         assert [entry["status"] for entry in doc["status_history"]] == ["processing", "pending"]
     assert await db["watchers"].count_documents({}) == 0  # it said goodbye
-    assert (await db["watcher_state"].find_one({"_id": "default"}))["resume_token"] is not None
+    assert (await db["watcher_state"].find_one({"_id": f"default/{watcher_id}"}))["resume_token"] is not None
     assert "handed 3 unfinished invoices back to pending" in watcher.log()

@@ -25,17 +25,17 @@ def processed(db, count: int):  # noqa: ANN001, ANN201
 
 @pytest.mark.slow
 async def test_a_restarted_watcher_resumes_from_the_saved_token(db, start_watcher):
-    first = start_watcher(**NO_SWEEP)
+    first = start_watcher("--id", "w1", **NO_SWEEP)
     await wait_until(watcher_ready(db), 60, "the watcher to start", first)
     await queue_invoices(db, [b"one", b"two"])
     await wait_until(processed(db, 2), 15, "two invoices processed", first)
     first.signal(signal.SIGTERM)
     assert first.wait(15) == 0
-    saved = (await db["watcher_state"].find_one({"_id": "default"}))["resume_token"]
+    saved = (await db["watcher_state"].find_one({"_id": "default/w1"}))["resume_token"]  # one per owner
     assert saved is not None
 
     await queue_invoices(db, [b"three", b"four"])  # while no watcher runs
-    second = start_watcher(**NO_SWEEP)
+    second = start_watcher("--id", "w1", **NO_SWEEP)
     await wait_until(processed(db, 4), 30, "the invoices queued meanwhile", second)
     await queue_invoices(db, [b"five"])
     await wait_until(processed(db, 5), 15, "an invoice queued after the restart", second)
@@ -45,16 +45,16 @@ async def test_a_restarted_watcher_resumes_from_the_saved_token(db, start_watche
 @pytest.mark.slow
 async def test_an_unusable_resume_token_is_deleted_not_retried_and_work_goes_on(db, start_watcher):
     bogus = {"_data": "82deadbeef"}
-    await db["watcher_state"].insert_one({"_id": "default", "resume_token": bogus, "updated_at": now_ms()})
+    await db["watcher_state"].insert_one({"_id": "default/w1", "resume_token": bogus, "updated_at": now_ms()})
     await queue_invoices(db, [b"one", b"two"])
-    watcher = start_watcher(**NO_SWEEP)
+    watcher = start_watcher("--id", "w1", **NO_SWEEP)
     await wait_until(processed(db, 2), 30, "the backlog processed", watcher)
     await queue_invoices(db, [b"three"])
     await wait_until(processed(db, 3), 15, "a new invoice through the fresh stream", watcher)
     assert watcher.log().count("cannot be used") == 1
 
     async def token_replaced() -> bool:
-        state = await db["watcher_state"].find_one({"_id": "default"})
+        state = await db["watcher_state"].find_one({"_id": "default/w1"})
         return state["resume_token"] not in (bogus, None)
 
     await wait_until(token_replaced, 10, "a fresh token saved", watcher)

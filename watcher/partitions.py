@@ -1,0 +1,73 @@
+"""Partitioned work: each invoice is offered to about one watcher, so the claims per invoice do not grow
+with the fleet.
+
+An invoice's bucket is the last byte of its `_id` (fixed at insert; the id's counter makes it uniform over
+the 256 buckets). The live watchers of a group are the unexpired heartbeats; sorted by id, watcher i of n owns
+the bucket range [i·256/n, (i+1)·256/n). Each watcher recomputes its range at every heartbeat, filters its
+change stream and its backlog reads to it, and reopens the stream (from its resume token) when the range
+changes. A watcher that dies drops out when its heartbeat expires (3 heartbeats), and the others' ranges
+cover its buckets from their next heartbeat; its claims come back through the lease expiry. While views of
+the membership differ for a moment, a bucket may be offered to two watchers (the fenced claim keeps it to
+one) or to none (the backlog read after every change catches up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from core.models import WatcherHeartbeat, utcnow
+
+BUCKETS = 256
+ALL_BUCKETS = frozenset(range(BUCKETS))
+
+
+def bucket_of(invoice_id: ObjectId) -> int:
+    return invoice_id.binary[-1]
+
+
+def buckets_for(watcher_id: str, live: Iterable[str]) -> frozenset[int]:
+    """The bucket range of `watcher_id` among the `live` watchers (itself included)."""
+    members = sorted(set(live) | {watcher_id})
+    index, count = members.index(watcher_id), len(members)
+    return frozenset(range(index * BUCKETS // count, (index + 1) * BUCKETS // count))
+
+
+def bucket_filter(id_path: str, buckets: frozenset[int]) -> dict[str, Any]:
+    """A query (or change-stream `$match`) clause keeping the documents whose id at `id_path` (`$_id`,
+    `$documentKey._id`) falls in `buckets`; empty when they are all of them. Evaluated by the server, on the
+    documents the rest of the filter selected through its index."""
+    if buckets == ALL_BUCKETS:
+        return {}
+    last_byte = {"$substrCP": [{"$toString": id_path}, 22, 2]}
+    return {"$expr": {"$in": [last_byte, [f"{bucket:02x}" for bucket in sorted(buckets)]]}}
+
+
+class Membership:
+    """This watcher's heartbeat and, from everyone's, its bucket range."""
+
+    def __init__(self, watcher_id: str, group: str, on_change: Callable[[frozenset[int]], None]) -> None:
+        self.watcher_id, self.group = watcher_id, group
+        self.buckets = ALL_BUCKETS  # until the first heartbeat tells who else is alive
+        self.live = 1
+        self._on_change = on_change
+
+    async def beat(self, fields: dict[str, Any], ttl: timedelta) -> None:
+        now = utcnow()
+        heartbeats = WatcherHeartbeat.get_pymongo_collection()
+        await heartbeats.update_one(
+            {"_id": self.watcher_id}, {"$set": {**fields, "group": self.group, "expires_at": now + ttl}}, upsert=True
+        )
+        live = [doc["_id"] async for doc in heartbeats.find(
+            {"group": self.group, "expires_at": {"$gt": now}}, {"_id": 1})]
+        self.live = len(set(live) | {self.watcher_id})
+        buckets = buckets_for(self.watcher_id, live)
+        if buckets != self.buckets:
+            self.buckets = buckets
+            self._on_change(buckets)
+
+    async def leave(self) -> None:
+        await WatcherHeartbeat.get_pymongo_collection().delete_one({"_id": self.watcher_id})
