@@ -24,7 +24,11 @@ export default function Queue() {
               {Math.round(item.bytes / 1024)} KB · {new Date(item.createdAt).toLocaleString()} · tries {item.attempts}
             </Text>
             {item.state === "sending" && <ProgressBar fraction={progress[item.key] ?? 0} label="Upload progress" />}
-            {item.error && <Text style={styles.error}>{item.error}</Text>}
+            {item.error && (
+              <Text style={item.state === "failed" ? styles.error : styles.small}>
+                {item.state === "failed" ? item.error : `Last try: ${item.error}`}
+              </Text>
+            )}
             <View style={{ flexDirection: "row", gap: 8 }}>
               <Button
                 label="Retry"

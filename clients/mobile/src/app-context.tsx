@@ -60,8 +60,11 @@ function defaultServerUrl(): string {
 }
 
 function makeSession(baseUrl: string): Session {
-  const refreshTokens = Platform.OS === "web" ? memoryRefreshTokens() : secureRefreshTokens(SecureStore);
-  return new Session({ baseUrl, refreshTokens });
+  if (Platform.OS !== "web") return new Session({ baseUrl, refreshTokens: secureRefreshTokens(SecureStore) });
+  // Served by the API itself, the browser keeps the refresh token in the API's HttpOnly cookie, so a reload
+  // stays signed in; from another origin the cookie is not ours to use, so the token lives in memory.
+  const sameOrigin = typeof window !== "undefined" && baseUrl === window.location.origin;
+  return new Session({ baseUrl, refreshTokens: sameOrigin ? "cookie" : memoryRefreshTokens() });
 }
 
 const TOAST_MS = 6000;
