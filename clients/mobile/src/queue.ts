@@ -48,7 +48,9 @@ export interface QueueSnapshot {
 }
 
 const INDEX_KEY = "invoicer.queue.v1";
-const contentKey = (key: string) => `invoicer.queue.v1.content.${key}`;
+/** The photos' entries start with this, so a store can keep them apart from the small ones. */
+export const CONTENT_PREFIX = "invoicer.queue.v1.content.";
+const contentKey = (key: string) => `${CONTENT_PREFIX}${key}`;
 
 export function newIdempotencyKey(): string {
   const random = globalThis.crypto?.randomUUID?.();
