@@ -23,7 +23,7 @@ from core.config import Settings
 from core.db import connect, make_client
 from core.models import Invoice, utcnow
 from watcher.claims import Claims
-from watcher.partitions import BUCKETS, Membership
+from watcher.partitions import ALL_BUCKETS, BUCKETS, EMPTY_WAKE_PAUSE, Membership
 from watcher.queue import Claim, InvoiceQueue, now_ms
 from watcher.stream import InvoiceStream
 from watcher.worker import JobResult
@@ -73,6 +73,7 @@ class CheapWatcher:
 
     def _partition_changed(self, buckets: frozenset[int]) -> None:
         self.queue.buckets = buckets
+        self.stream.follower.empty_wake_pause = 0.0 if buckets == ALL_BUCKETS else EMPTY_WAKE_PAUSE
         self.stream.follower.reopen()
         self.claims.request_backlog()
 

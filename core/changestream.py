@@ -62,6 +62,10 @@ class ChangeFollower:
         self._watch_options = watch_options
         self._max_backoff = max_backoff_seconds
         self._reopen = False
+        # SecantusDB answers a waiting getMore as soon as anything is written, even what the pipeline filters
+        # out: a follower of a small slice of the changes would ask again after every write to the collection.
+        # A minimum time between empty answers bounds that; 0 leaves it off.
+        self.empty_wake_pause = 0.0
 
     async def run(self) -> None:
         backoff = Backoff(self._stopping, cap=self._max_backoff)
@@ -99,8 +103,12 @@ class ChangeFollower:
         if self._on_open:
             self._on_open()
         try:
+            loop = asyncio.get_running_loop()
             while stream.alive and not self._stopping.is_set() and not self._reopen:
+                asked = loop.time()
                 change = await stream.try_next()
+                if change is None and (pause := self.empty_wake_pause - (loop.time() - asked)) > 0:
+                    await asyncio.sleep(pause)  # woken by a write this stream filtered out: do not ask at once
                 if change is not None and change.get("operationType") != "invalidate":
                     try:
                         await self._handle(change)

@@ -23,6 +23,9 @@ from core.models import WatcherHeartbeat, utcnow
 
 BUCKETS = 256
 ALL_BUCKETS = frozenset(range(BUCKETS))
+# While a watcher owns part of the buckets, the shortest time between two empty answers of its change stream
+# (`ChangeFollower.empty_wake_pause`): what keeps the fleet's getMores from growing with every write.
+EMPTY_WAKE_PAUSE = 0.25
 
 
 def bucket_of(invoice_id: ObjectId) -> int:
