@@ -15,9 +15,9 @@ import numpy as np
 import pillow_heif
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from extraction.models import ErrorCode, ExtractionOptions
+from extraction.models import ErrorCode, ExtractionOptions, PageSize
 
 pillow_heif.register_heif_opener()
 
@@ -91,6 +91,20 @@ class Decoded:
                     f"The image is damaged or truncated (page {index + 1}): {exc}. Please upload the file again.",
                 ) from exc
             yield frame
+
+    def page_size(self, number: int) -> PageSize:
+        """Page `number`'s own size (1-based), the space results' boxes are in: PDF points, or pixels
+        of the EXIF-upright image at full resolution (`frames()` may be smaller)."""
+        if self.pdf is not None:
+            width, height = self.pdf[number - 1].get_size()
+            return PageSize(width=width, height=height)
+        assert self.image_data is not None
+        with Image.open(io.BytesIO(self.image_data)) as image:
+            image.seek(number - 1)
+            width, height = image.size
+            if image.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8):  # a quarter turn
+                width, height = height, width
+        return PageSize(width=width, height=height)
 
     def close(self) -> None:
         if self.pdf is not None:

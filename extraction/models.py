@@ -42,13 +42,91 @@ class Line(BaseModel):
         return min((w.confidence for w in self.words), default=0.0)
 
 
+# An affine map (a, b, c, d, e, f): (x, y) -> (a·x + b·y + c, d·x + e·y + f).
+Affine = tuple[float, float, float, float, float, float]
+IDENTITY: Affine = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+class PageSize(BaseModel):
+    """A page's own size, the space its boxes are in: pixels of the upright image, or PDF points."""
+
+    width: float
+    height: float
+
+
+class PageTransform(BaseModel):
+    """Where a box on the image that was read lies on the page itself.
+
+    The image OCR reads is made from the page (rendered, decoded at a lower resolution, cropped,
+    turned, deskewed, rescaled); each step records its map here, so `box` takes a box on that
+    image back to the page's own coordinates (`PageSize`), the ones the page is shown in.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    width: float  # the page's own size
+    height: float
+    matrix: Affine = IDENTITY  # image coordinates -> page coordinates
+
+    @classmethod
+    def drawn_at(cls, width: float, height: float, image_width: int, image_height: int) -> PageTransform:
+        """A page of `width` x `height` drawn as an image of `image_width` x `image_height` pixels."""
+        return cls(width=width, height=height, matrix=(width / image_width, 0.0, 0.0, 0.0, height / image_height, 0.0))
+
+    def then(self, step: Affine) -> PageTransform:
+        """The transform for an image made from this one by `step` (this image's coordinates -> the new one's)."""
+        return self.model_copy(update={"matrix": _compose(self.matrix, _invert(step))})
+
+    def box(self, bbox: BBox) -> BBox:
+        """The box on the page around the image box's corners (a turned box stays covered), kept on the page."""
+        a, b, c, d, e, f = self.matrix
+        x0, y0, x1, y1 = bbox
+        corners = [(x, y) for x in (x0, x1) for y in (y0, y1)]
+        xs = [a * x + b * y + c for x, y in corners]
+        ys = [d * x + e * y + f for x, y in corners]
+        return (
+            min(max(min(xs), 0.0), self.width),
+            min(max(min(ys), 0.0), self.height),
+            min(max(max(xs), 0.0), self.width),
+            min(max(max(ys), 0.0), self.height),
+        )
+
+    @property
+    def size(self) -> PageSize:
+        return PageSize(width=self.width, height=self.height)
+
+
+def _compose(outer: Affine, inner: Affine) -> Affine:
+    """outer ∘ inner: first `inner`, then `outer`."""
+    a, b, c, d, e, f = outer
+    p, q, r, s, t, u = inner
+    return (a * p + b * s, a * q + b * t, a * r + b * u + c, d * p + e * s, d * q + e * t, d * r + e * u + f)
+
+
+def _invert(step: Affine) -> Affine:
+    a, b, c, d, e, f = step
+    det = a * e - b * d
+    return (e / det, -b / det, (b * f - c * e) / det, -d / det, a / det, (c * d - a * f) / det)
+
+
 class Page(BaseModel):
     number: int  # 1-based
-    width: float
+    width: float  # of the image read (OCR) or of the page (text layer): the space of the word boxes
     height: float
     lines: list[Line]
     source: Literal["ocr", "pdf_text"]
     engine: str | None = None  # "tesseract", "rapidocr", "pdfium"
+    # Word boxes -> the page's own coordinates, for an OCR'd page; None: the boxes are already there.
+    transform: PageTransform | None = None
+
+    @property
+    def size(self) -> PageSize:
+        """The page's own size, the space results' boxes are reported in."""
+        return self.transform.size if self.transform is not None else PageSize(width=self.width, height=self.height)
+
+    def page_box(self, bbox: BBox) -> BBox:
+        """A box on this page's words, in the page's own coordinates."""
+        return self.transform.box(bbox) if self.transform is not None else bbox
 
     @property
     def text(self) -> str:
@@ -150,6 +228,9 @@ class ExtractionResult(BaseModel):
     content_type: str | None = None
     method: Literal["xml", "pdf_text", "ocr", "mixed", "none"] = "none"
     ocr_engine: str | None = None  # the engine(s) that produced the text, e.g. "tesseract+rapidocr"
+    # Each page's own size, by page: every `bbox` above is in these coordinates (upright image
+    # pixels, or PDF points), the space the page images of the API are measured in.
+    page_sizes: list[PageSize] = Field(default_factory=list)
     text: str | None = None  # the full text read, for search and review; omitted from events
     timing: Timing = Field(default_factory=Timing)
 

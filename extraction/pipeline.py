@@ -1,7 +1,9 @@
 """`extract()`: bytes in, `ExtractionResult` out. Never raises.
 
 Order: decode -> embedded e-invoice XML (exact, no OCR) -> PDF text layer -> OCR for the rest
--> rule-based parsing -> validation -> optional LLM cross-check.
+-> rule-based parsing -> validation -> optional LLM cross-check. The parser works on the words
+as read (an OCR'd page: on the prepared image); the boxes of the result are taken back to the pages
+themselves (`on_the_pages`), the upright original image or the PDF page, as the API shows them.
 
 Workers should set OMP_THREAD_LIMIT=1 before the first OCR (Tesseract's OpenMP threads) so that
 N worker processes use N cores; RapidOCR's onnxruntime sessions already use one thread.
@@ -19,19 +21,23 @@ import numpy as np
 from extraction.decode import Decoded, DecodeError, decode, sniff
 from extraction.einvoice import parse_einvoice_xml
 from extraction.models import (
+    FIELD_NAMES,
     DocumentText,
     ErrorCode,
     ExtractionOptions,
     ExtractionResult,
+    FieldValue,
     InvoiceFields,
+    LineItem,
     Page,
+    PageTransform,
     Timing,
     mean_word_confidence,
 )
 from extraction.ocr import OcrEngine, OcrError, get_engine
 from extraction.parsing import needs_second_opinion, parse_fields
 from extraction.pdf import embedded_invoice_xml, read_text_layer, render_page
-from extraction.preprocess import DEFAULT_STEPS, Steps, is_narrow, prepare
+from extraction.preprocess import DEFAULT_STEPS, Steps, is_narrow, prepare, turn_half
 from extraction.validation import validate
 from extraction.xml_invoice import XML, read_xml_invoice
 
@@ -98,10 +104,11 @@ def _extract(data: bytes, content_type: str | None, options: ExtractionOptions, 
         warnings = llm_warnings + validate(fields)
     return ExtractionResult(
         ok=True,
-        fields=fields,
+        fields=on_the_pages(fields, document),
         warnings=warnings,
         pages=decoded.page_count,
         content_type=decoded.content_type,
+        page_sizes=[page.size for page in document.pages],
         method=_method(document),
         ocr_engine="+".join(engines) or None,
         text=document.text if options.include_text else None,
@@ -128,6 +135,7 @@ def _from_embedded_xml(decoded: Decoded, options: ExtractionOptions, timing: Tim
         warnings=validate(fields),
         pages=decoded.page_count,
         content_type=decoded.content_type,
+        page_sizes=[decoded.page_size(n) for n in range(1, decoded.page_count + 1)],
         method="xml",
         text=text,
     )
@@ -228,10 +236,12 @@ def _read_pages(
     """Read pages one at a time: each image is produced, prepared, read and dropped."""
     readings: dict[int, _Reading] = {}
     for number, image in _page_images(decoded, numbers, options, timing):
-        prepared = _prepare(image, plan.steps, timing)
+        size = decoded.page_size(number)
+        drawn = PageTransform.drawn_at(size.width, size.height, image.shape[1], image.shape[0])
+        prepared, transform = _prepare(image, plan.steps, drawn, timing)
         engine = plan.narrow if plan.narrow is not None and is_narrow(prepared) else plan.first
         mark = perf_counter()
-        page = _read_upright(engine, prepared, number, plan.steps.orientation)
+        page = _read_upright(engine, prepared, number, plan.steps.orientation, transform)
         timing.ocr_ms += (perf_counter() - mark) * 1000
         readings[number] = _Reading(page, engine, (engine.name,))
     return readings
@@ -250,22 +260,27 @@ def _second_reading(
     }
 
 
-def _prepare(image: np.ndarray, steps: Steps, timing: Timing) -> np.ndarray:
+def _prepare(
+    image: np.ndarray, steps: Steps, transform: PageTransform, timing: Timing
+) -> tuple[np.ndarray, PageTransform]:
     mark = perf_counter()
-    prepared = prepare(image, steps)
+    prepared = prepare(image, steps, transform)
     timing.preprocess_ms += (perf_counter() - mark) * 1000
     return prepared
 
 
-def _read_upright(engine: OcrEngine, image: np.ndarray, number: int, orientation: bool) -> Page:
-    """The page as the engine reads it, the right way up. Quarter turns are fixed in preprocessing;
-    this is the 180° case: upside-down text reads with clearly lower confidence than upright text
-    (each engine says below what it gets suspicious), so a suspect page is read both ways and the
-    surer reading wins."""
-    page = engine.read(image, page_number=number)
+def _read_upright(
+    engine: OcrEngine, image: np.ndarray, number: int, orientation: bool, transform: PageTransform
+) -> Page:
+    """The page as the engine reads it, the right way up, with the transform of the image it read.
+    Quarter turns are fixed in preprocessing; this is the 180° case: upside-down text reads with
+    clearly lower confidence than upright text (each engine says below what it gets suspicious),
+    so a suspect page is read both ways and the surer reading wins."""
+    page = engine.read(image, page_number=number).model_copy(update={"transform": transform})
     if not (orientation and page.lines and mean_word_confidence([page]) < engine.upside_down_suspect):
         return page
-    retry = engine.read(np.ascontiguousarray(image[::-1, ::-1]), page_number=number)
+    turned, moved = turn_half(image)
+    retry = engine.read(turned, page_number=number).model_copy(update={"transform": transform.then(moved)})
     return retry if mean_word_confidence([retry]) > mean_word_confidence([page]) else page
 
 
@@ -286,6 +301,24 @@ def _page_images(
             timing.decode_ms += (perf_counter() - mark) * 1000
             yield number, image
         mark = perf_counter()
+
+
+def on_the_pages(fields: InvoiceFields, document: DocumentText) -> InvoiceFields:
+    """The fields with their boxes taken from the images that were read to the pages themselves
+    (the parser works on the words as read: its layout measures are in those coordinates)."""
+    pages = {page.number: page for page in document.pages}
+
+    def moved(item: FieldValue | LineItem) -> FieldValue | LineItem:
+        page = pages.get(item.page) if item.page is not None else None
+        if page is None or item.bbox is None:
+            return item
+        return item.model_copy(update={"bbox": page.page_box(item.bbox)})
+
+    update: dict[str, object] = {
+        name: moved(value) for name in FIELD_NAMES if (value := getattr(fields, name)) is not None
+    }
+    update["line_items"] = [moved(item) for item in fields.line_items]
+    return fields.model_copy(update=update)
 
 
 def _assemble(*page_sets: dict[int, Page]) -> DocumentText:

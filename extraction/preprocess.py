@@ -4,6 +4,10 @@ Each step is a function of a uint8 image (grayscale or RGB) and can be switched 
 `Steps`; `DEFAULT_STEPS` holds the ones the A/B measurement (bench/reading_ab.py) showed to help.
 All measurements of the page (ink, text size, skew) are taken on a small thumbnail, so the steps
 cost milliseconds even on 35-megapixel scans.
+
+Each step that moves the page (crop, turn, deskew, rescale) also returns its map from the old image's
+coordinates to the new one's; `prepare` records them in the page's `PageTransform`, which takes the
+boxes OCR finds back to the page itself.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import cv2
 import numpy as np
 
 from extraction.decode import A4_300_DPI_PIXELS
+from extraction.models import IDENTITY, Affine, PageTransform
 
 # Tesseract reads best when capital letters are ~20-40 px tall; RapidOCR rescales text lines itself.
 _TARGET_TEXT_HEIGHT = 30
@@ -33,22 +38,29 @@ class Steps:
 DEFAULT_STEPS = Steps()
 
 
-def prepare(image: np.ndarray, steps: Steps = DEFAULT_STEPS) -> np.ndarray:
-    """The image as the OCR engines should see it: grayscale, upright, cropped, text at a readable size."""
+def prepare(
+    image: np.ndarray, steps: Steps = DEFAULT_STEPS, transform: PageTransform | None = None
+) -> tuple[np.ndarray, PageTransform]:
+    """The image as the OCR engines should see it: grayscale, upright, cropped, text at a readable size;
+    and `transform` (the image's own, by default: the image is the page) extended by the steps taken."""
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    if steps.crop:
-        gray = crop_to_document(gray)
-    if steps.orientation:
-        gray = fix_quarter_turn(gray)
-    if steps.deskew:
-        gray = deskew(gray)
-    if steps.scale:
-        gray = normalise_text_height(gray)
+    if transform is None:
+        transform = PageTransform(width=gray.shape[1], height=gray.shape[0])
+    moving = (
+        (steps.crop, crop_to_document),
+        (steps.orientation, fix_quarter_turn),
+        (steps.deskew, deskew),
+        (steps.scale, normalise_text_height),
+    )
+    for enabled, step in moving:
+        if enabled:
+            gray, moved = step(gray)
+            transform = transform.then(moved)
     if steps.denoise:
         gray = cv2.fastNlMeansDenoising(gray, h=10, templateWindowSize=7, searchWindowSize=21)
     if steps.threshold:
         gray = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 15)
-    return gray
+    return gray, transform
 
 
 def _thumbnail(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -77,7 +89,7 @@ def _letters(thumb: np.ndarray) -> np.ndarray:
     return letter[labels]
 
 
-def crop_to_document(gray: np.ndarray) -> np.ndarray:
+def crop_to_document(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
     """Cut the page out of its surroundings, when it is clearly separable.
 
     Two cases: a light page on a dark background (a photo on a table): keep the largest light region;
@@ -94,19 +106,19 @@ def crop_to_document(gray: np.ndarray) -> np.ndarray:
     if np.mean(border < level) > 0.5 and np.median(thumb[light > 0]) - np.median(border) > 25:
         count, _, stats, _ = cv2.connectedComponentsWithStats(light)
         if count < 2:
-            return gray
+            return gray, IDENTITY
         largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
         x, y, w, h = stats[largest, :4]
     else:
         x, y, w, h = _content_box(_letters(thumb))
     if w * h > 0.7 * width * height or w < 0.05 * width or h < 0.05 * height:
-        return gray
+        return gray, IDENTITY
     margin = 0.02 * max(width, height)
     left = max(0, int((x - margin) / factor))
     top = max(0, int((y - margin) / factor))
     right = min(gray.shape[1], int((x + w + margin) / factor))
     bottom = min(gray.shape[0], int((y + h + margin) / factor))
-    return gray[top:bottom, left:right]
+    return gray[top:bottom, left:right], (1.0, 0.0, -left, 0.0, 1.0, -top)
 
 
 def _content_box(ink: np.ndarray) -> tuple[int, int, int, int]:
@@ -173,18 +185,19 @@ def is_narrow(gray: np.ndarray) -> bool:
     return height is not None and gray.shape[1] / height <= _RECEIPT_MAX_COLUMNS
 
 
-def normalise_text_height(gray: np.ndarray) -> np.ndarray:
+def normalise_text_height(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
     """Scale so that text is about _TARGET_TEXT_HEIGHT px tall: big scans shrink (faster), tiny text grows."""
     height = text_height(gray)
     if height is None:
-        return gray
+        return gray, IDENTITY
     factor = _TARGET_TEXT_HEIGHT / height
     if 0.67 <= factor <= 1.5:
-        return gray
+        return gray, IDENTITY
     if factor > 1:  # grow small text at most 2x, and never past an A4 page at 300 dpi
         factor = min(factor, 2.0, max(1.0, (A4_300_DPI_PIXELS / gray.size) ** 0.5))
     interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
-    return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interpolation)
+    # Given fx/fy, OpenCV maps by exactly that factor (the output size is rounded, not the map).
+    return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interpolation), (factor, 0.0, 0.0, 0.0, factor, 0.0)
 
 
 def _line_sharpness(points: np.ndarray, angle_degrees: float) -> float:
@@ -209,7 +222,7 @@ def _ink_points(gray: np.ndarray) -> np.ndarray:
     return points
 
 
-def fix_quarter_turn(gray: np.ndarray) -> np.ndarray:
+def fix_quarter_turn(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
     """Turn the page by 90° when its text rows run vertically.
 
     Only rows vs columns is decided here (cheaply, by projection profiles); a page that ends up upside
@@ -218,14 +231,21 @@ def fix_quarter_turn(gray: np.ndarray) -> np.ndarray:
     """
     points = _ink_points(gray)
     if len(points) < 500:
-        return gray
+        return gray, IDENTITY
     # Compare the best row sharpness either way round, over the skews deskew() would correct.
     angles = np.arange(-10, 10.5, 1.0)
     horizontal = max(_line_sharpness(points, a) for a in angles)
     vertical = max(_line_sharpness(points[:, ::-1], a) for a in angles)
     if vertical > 1.5 * horizontal:
-        return cv2.rotate(gray, cv2.ROTATE_90_CLOCKWISE)
-    return gray
+        # Clockwise: the old left edge becomes the top, the old bottom row the left column.
+        return cv2.rotate(gray, cv2.ROTATE_90_CLOCKWISE), (0.0, -1.0, float(gray.shape[0]), 1.0, 0.0, 0.0)
+    return gray, IDENTITY
+
+
+def turn_half(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
+    """The page turned by 180° (the pipeline's second try at a page that may be upside down)."""
+    height, width = gray.shape[:2]
+    return np.ascontiguousarray(gray[::-1, ::-1]), (-1.0, 0.0, float(width), 0.0, -1.0, float(height))
 
 
 def skew_angle(gray: np.ndarray) -> float:
@@ -241,14 +261,15 @@ def skew_angle(gray: np.ndarray) -> float:
     return best(np.arange(coarse - 1, coarse + 1.05, 0.1))
 
 
-def deskew(gray: np.ndarray) -> np.ndarray:
+def deskew(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
     angle = skew_angle(gray)
     if abs(angle) < 0.5:  # below half a degree OCR does not care, and rotating blurs
-        return gray
+        return gray, IDENTITY
     height, width = gray.shape
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
     new_width, new_height = int(height * sin + width * cos), int(height * cos + width * sin)
     matrix[0, 2] += new_width / 2 - width / 2
     matrix[1, 2] += new_height / 2 - height / 2
-    return cv2.warpAffine(gray, matrix, (new_width, new_height), flags=cv2.INTER_CUBIC, borderValue=255)
+    straight = cv2.warpAffine(gray, matrix, (new_width, new_height), flags=cv2.INTER_CUBIC, borderValue=255)
+    return straight, tuple(float(v) for v in matrix.ravel())  # type: ignore[return-value]

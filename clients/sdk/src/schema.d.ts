@@ -724,6 +724,8 @@ export interface components {
             ocr_engine?: string | null;
             /** Ok */
             ok: boolean;
+            /** Page Sizes */
+            page_sizes?: components["schemas"]["PageSize"][];
             /**
              * Pages
              * @default 0
@@ -970,6 +972,16 @@ export interface components {
             source: "ocr" | "pdf_text" | "xml" | "llm";
             /** Unit Price */
             unit_price?: string | null;
+        };
+        /**
+         * PageSize
+         * @description A page's own size, the space its boxes are in: pixels of the upright image, or PDF points.
+         */
+        PageSize: {
+            /** Height */
+            height: number;
+            /** Width */
+            width: number;
         };
         /** PasswordChange */
         PasswordChange: {
