@@ -96,7 +96,7 @@ class Decoded:
         """Page `number`'s own size (1-based), the space results' boxes are in: PDF points, or pixels
         of the EXIF-upright image at full resolution (`frames()` may be smaller)."""
         if self.pdf is not None:
-            width, height = self.pdf[number - 1].get_size()
+            width, height = self.pdf[number - 1].get_size()  # as displayed: /Rotate applied
             return PageSize(width=width, height=height)
         assert self.image_data is not None
         with Image.open(io.BytesIO(self.image_data)) as image:

@@ -98,7 +98,7 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
         previous = box
     end_segment()
 
-    width, height = page.get_size()
+    width, height = page.get_size()  # pdfium's size is the displayed one (/Rotate applied)
     return Page(number=number, width=width, height=height, lines=build_lines(segments), source="pdf_text", engine="pdfium")
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import cv2
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 from reportlab.lib.pagesizes import A4
@@ -200,3 +201,29 @@ def test_a_transform_takes_boxes_back_through_every_step() -> None:
     # (20, 5)-(30, 15) turned, (40, 10)-(60, 30) scaled.
     assert transform.box((40, 10, 60, 30)) == pytest.approx((30, 40, 50, 60))
     assert transform.box((-50, -50, 1000, 1000)) == (0, 0, 200, 100)  # kept on the page
+
+
+def turned(pdf: bytes) -> bytes:
+    """The PDF with its page marked /Rotate 90: displayed turned a quarter clockwise, landscape."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        document[0].set_rotation(90)
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+    finally:
+        document.close()
+
+
+def test_a_turned_pdf_page_has_its_boxes_on_the_page_as_displayed() -> None:
+    """A scan marked /Rotate 90 shows its text sideways; the reader turns it upright to read it, and
+    the boxes are on the page as displayed (landscape), like the text layer's and the API's image."""
+    x0, y0, x1, y1 = invoice_total()
+    drawn = (A4[1] - y1, x0, A4[1] - y0, x1)  # a quarter clockwise: the left edge becomes the top
+    scan = read_total(turned(scanned_pdf(render(invoice_pdf(), dpi=200))))
+    text = extract(turned(invoice_pdf()))
+    assert (text.method, scan.method) == ("pdf_text", "ocr")
+    landscape = [pytest.approx((A4[1], A4[0]), abs=0.01)]
+    assert [(size.width, size.height) for size in scan.page_sizes] == landscape
+    assert [(size.width, size.height) for size in text.page_sizes] == landscape
+    assert_on(scan.fields.total.bbox, drawn)
