@@ -23,6 +23,7 @@ from bson import ObjectId
 
 from core.errors import WatcherErrorCode
 from core.models import STATUS_HISTORY_LIMIT, InvoiceError, InvoiceStatus, StatusChange, Timings
+from core.summary import event_summary
 from core.review import review_document, review_of
 from core.search import invoice_search_terms
 
@@ -116,7 +117,8 @@ def finish(
     return _write(
         _held(invoice, token), InvoiceStatus.processed, InvoiceStatus.processing, now,
         sets={"lease": None, "timings": timings.model_dump(), "extraction": extraction, "retry_at": None,
-              "processed_at": now, "review": review_document(review)},
+              "processed_at": now, "review": review_document(review),
+              "summary": event_summary(extraction, corrections)},
         **{"$addToSet": {"search_terms": {"$each": search_terms}}},
     )
 

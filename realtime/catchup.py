@@ -14,8 +14,9 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from core.models import Invoice, Role
+from core.summary import SUMMARY_FIELDS
 from realtime.auth import Principal
-from realtime.events import SUMMARY_FIELDS, Event, Since, iso, replay
+from realtime.events import Event, Since, iso, replay
 
 WINDOW = timedelta(minutes=15)
 MAX_EVENTS = 1000

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from core.bson_codec import from_bson
 from core.models import STATUS_HISTORY_LIMIT, InvoiceStatus
+from core.summary import SUMMARY_FIELDS, event_summary
 
 STATUS = "invoice.status"
 UPDATED = "invoice.updated"
 DELETED = "invoice.deleted"
 
-SUMMARY_FIELDS = ("vendor_name", "invoice_number", "total", "currency")
 
 _EVENT_ID = re.compile(r"^(?P<ms>\d{13})-(?P<id>[0-9a-f]{24})-(?P<kind>[a-z]+)$")
 
@@ -93,26 +92,17 @@ def parse_since(raw: object) -> Since:
     raise ValueError("`since` must be an ISO 8601 timestamp or the event_id of the last event received")
 
 
-def _summary(document: Mapping[str, Any]) -> dict[str, str | None]:
-    """The four headline fields, a person's correction winning over the machine's value; money as a string."""
-    fields = (document.get("extraction") or {}).get("fields") or {}
-    corrections = document.get("corrections") or {}
-    summary: dict[str, str | None] = {}
-    for name in SUMMARY_FIELDS:
-        chosen = corrections.get(name) or fields.get(name) or {}
-        value = from_bson(chosen.get("value")) if isinstance(chosen, Mapping) else None
-        summary[name] = None if value is None else str(value)
-    return summary
-
-
 def status_event(
     invoice_id: str,
     owner_id: str,
     org_id: str,
     change: Mapping[str, Any],
     document: Mapping[str, Any] | None,
+    written_summary: Mapping[str, Any] | None = None,
 ) -> Event:
-    """`invoice.status` from one `status_history` entry; `document` (if known) supplies the summary."""
+    """`invoice.status` from one `status_history` entry. The summary is the one the final write carried
+    (`written_summary`), else one made from `document` (if known): a looked-up document may already hold a
+    correction made after this change."""
     status = str(change["status"])
     payload: dict[str, Any] = {
         "event_id": event_id(change["at"], invoice_id, status),
@@ -123,8 +113,10 @@ def status_event(
     }
     if change.get("error"):
         payload["error"] = dict(change["error"])
-    if status == InvoiceStatus.processed and document is not None:
-        payload["summary"] = _summary(document)
+    if status == InvoiceStatus.processed and written_summary is not None:
+        payload["summary"] = {name: written_summary.get(name) for name in SUMMARY_FIELDS}
+    elif status == InvoiceStatus.processed and document is not None:
+        payload["summary"] = event_summary(document.get("extraction"), document.get("corrections"))
     return Event(STATUS, payload, owner_id, org_id)
 
 
@@ -215,7 +207,8 @@ class ChangeTranslator:
             entry = {"status": changes["status"], "previous_status": changes.get("previous_status"),
                      "at": changes.get("updated_at") or written_at, "error": changes.get("error")}
         if entry is not None:
-            events.append(status_event(invoice_id, owner_id, org_id, entry, document))
+            events.append(
+                status_event(invoice_id, owner_id, org_id, entry, document, change.get("written_summary")))
         corrected = _corrected_fields(changes, change.get("removed") or [])
         if entry is None and not corrected and any(key.split(".", 1)[0] == "review" for key in changes):
             # A confirmation. A status event covers a final write's review, and a correction's event its fields

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from core.changestream import ChangeFollower, ChangeHandler
-from realtime.events import SUMMARY_FIELDS
+from core.summary import SUMMARY_FIELDS
 
 # Top-level fields of an update that can produce an event; everything else (lease renewals,
 # extraction results, search terms) is dropped inside the database.
@@ -29,6 +29,8 @@ _PROJECTION: dict[str, Any] = {
     "fullDocument.status_history": {"$slice": ["$fullDocument.status_history", -1]},
     **{f"fullDocument.extraction.fields.{name}.value": 1 for name in SUMMARY_FIELDS},
     **{f"fullDocument.corrections.{name}.value": 1 for name in SUMMARY_FIELDS},
+    # The summary a final write carried (core.transitions.finish): the event's own, whatever came after it.
+    "written_summary": "$updateDescription.updatedFields.summary",
     "fullDocumentBeforeChange.owner_id": 1,
     "fullDocumentBeforeChange.org_id": 1,
     # Changed fields as [{k, v}], keeping only the watched ones; keys may be dotted ("corrections.total").

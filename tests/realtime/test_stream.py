@@ -17,6 +17,7 @@ from core.bson_codec import to_bson
 from core.db import make_client
 from core.embedded import _server_binary, embedded_uri, free_port, start_embedded, wait_until_ready
 from core.models import InvoiceStatus as S
+from core.summary import event_summary
 from core.transitions import status_change
 from realtime.events import ChangeTranslator, Event
 from realtime.stream import ChangeTailer
@@ -70,6 +71,8 @@ async def test_only_event_worthy_changes_arrive_and_without_heavy_fields(db):
         processed = status_change(S.processed, S.processing, now)
         processed["$set"]["extraction"] = to_bson({
             "fields": {"total": {"value": Decimal("99.90"), "confidence": 0.9}}, "text": "WORDS " * 5000})
+        # As core.transitions.finish writes it: the event's summary is this write's, not a later correction's.
+        processed["$set"]["summary"] = event_summary(processed["$set"]["extraction"], None)
         await invoices.update_one({"_id": invoice["_id"]}, processed)
         await invoices.update_one({"_id": invoice["_id"]}, {"$set": {"corrections.total": {"value": "1"},
                                                                      "updated_at": now}})
