@@ -94,6 +94,9 @@ class Hub:
         self.sio.on("disconnect", self._on_disconnect)
         self._translator = ChangeTranslator()
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        # Connections still being sent their catch-up: the live events for them wait here, so that a
+        # live event never overtakes the replay and one the replay already sent is not sent twice.
+        self._held: dict[str, tuple[set[str], list[Event]]] = {}
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._database: AsyncDatabase | None = None
@@ -159,7 +162,10 @@ class Hub:
 
     async def publish(self, event: Event) -> None:
         rooms = event.rooms
-        await self.sio.emit(event.name, event.payload, to=rooms)
+        held = [sid for sid, (sid_rooms, _) in self._held.items() if not sid_rooms.isdisjoint(rooms)]
+        for sid in held:
+            self._held[sid][1].append(event)
+        await self.sio.emit(event.name, event.payload, to=rooms, skip_sid=held or None)
         for subscription in {s for room in rooms for s in self._subscriptions.get(room, ())}:
             subscription.offer(event)
         if self.push.enabled and event.name == STATUS:
@@ -227,10 +233,13 @@ class Hub:
         delay = (principal.expires_at - datetime.now(timezone.utc)).total_seconds()
         self._expiry_timers[sid] = asyncio.get_running_loop().call_later(max(delay, 0), self._start, self._expire, sid)
         if since is not None:
-            # After the connect is acknowledged; the rooms are joined first, so nothing falls in between.
+            # After the connect is acknowledged; the rooms are joined and live events held first,
+            # so nothing falls in between.
+            self._held[sid] = (set(principal.rooms), [])
             self._start(self._replay_to, sid, principal, since)
 
     async def _on_disconnect(self, sid: str, *reason: object) -> None:
+        self._held.pop(sid, None)
         timer = self._expiry_timers.pop(sid, None)
         if timer is not None:
             timer.cancel()
@@ -245,7 +254,18 @@ class Hub:
         await self.sio.disconnect(sid)
 
     async def _replay_to(self, sid: str, principal: Principal, since: Since) -> None:
-        result = await self.catch_up(principal, since)
-        for event in result.events:
-            await self.sio.emit(event.name, {**event.payload, "replayed": True}, to=sid)
-        await self.sio.emit(CATCHUP_COMPLETE, result.summary(), to=sid)
+        try:
+            result = await self.catch_up(principal, since)
+            for event in result.events:
+                await self.sio.emit(event.name, {**event.payload, "replayed": True}, to=sid)
+            await self.sio.emit(CATCHUP_COMPLETE, result.summary(), to=sid)
+            replayed = {event.event_id for event in result.events}
+            # Events held meanwhile follow live, less those the replay already carried. Each emit may
+            # let more arrive, so the list is drained until empty before the connection is let go.
+            _, waiting = self._held.get(sid, (set(), []))
+            while waiting:
+                event = waiting.pop(0)
+                if event.event_id not in replayed:
+                    await self.sio.emit(event.name, event.payload, to=sid)
+        finally:
+            self._held.pop(sid, None)
