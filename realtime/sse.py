@@ -90,13 +90,15 @@ def events_router(hub: Hub) -> APIRouter:
 
 
 async def _stream(hub: Hub, principal: Principal, since: Since | None) -> AsyncIterator[str]:
-    # Subscribe before reading the catch-up, so nothing falls between the two (duplicates are
-    # possible; event ids are unique, so the client drops them).
+    # Subscribe before reading the catch-up, so nothing falls between the two; the live events queued
+    # meanwhile that the replay already carried are dropped here, not left to the client.
     subscription = hub.subscribe(principal)
+    replayed: set[str] = set()
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         if since is not None:
             result = await hub.catch_up(principal, since)
+            replayed = {event.event_id for event in result.events}
             for event in result.events:
                 yield frame(event.name, {**event.payload, "replayed": True}, event.event_id)
             yield frame(CATCHUP_COMPLETE, result.summary())
@@ -116,6 +118,8 @@ async def _stream(hub: Hub, principal: Principal, since: Since | None) -> AsyncI
                 else:
                     yield frame("overflow", {"message": "too far behind; reconnect with Last-Event-ID to catch up"})
                 return
+            if event.event_id in replayed:
+                continue
             yield frame(event.name, event.payload, event.event_id)
     finally:
         hub.unsubscribe(subscription)
