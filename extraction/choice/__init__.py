@@ -7,14 +7,20 @@ no model has been trained.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from extraction.choice.candidates import FINDERS, Candidate, all_candidates
-from extraction.choice.model import ChoiceModel, FieldModel, default_model
+from extraction.choice.model import ChoiceModel, FieldModel, default_model, logit
 from extraction.models import InvoiceFields
 from extraction.parsing import RuleReading
 
 
 # Below this calibrated confidence a value the rules did not find is left out.
-MIN_CONFIDENCE = 0.2
+MIN_CONFIDENCE = 0.3
+# A winner alone, or far ahead of the runner-up, is "clear" alike beyond this many logits.
+_MAX_MARGIN = 12.0
 
 
 def choose(reading: RuleReading, model: ChoiceModel | None = None) -> InvoiceFields:
@@ -38,11 +44,31 @@ def choose(reading: RuleReading, model: ChoiceModel | None = None) -> InvoiceFie
 
 def pick(field_model: FieldModel, candidates: list[Candidate]) -> tuple[Candidate, float] | None:
     """The best-scored candidate and its calibrated confidence; None when there is none."""
+    best = best_candidate(field_model, candidates)
+    if best is None:
+        return None
+    candidate, score, context = best
+    return candidate, field_model.calibrated(score, context)
+
+
+def best_candidate(
+    field_model: FieldModel, candidates: list[Candidate]
+) -> tuple[Candidate, float, dict[str, float]] | None:
+    """The best-scored candidate, its raw score, and what the calibration looks at: its features plus
+    how clearly it won (the margin over the runner-up, how many candidates competed)."""
     if not candidates:
         return None
     scores = field_model.scores([c.features for c in candidates])
-    index = int(scores.argmax())
-    return candidates[index], field_model.calibrated(float(scores[index]), candidates[index].features)
+    order = np.argsort(-scores, kind="stable")
+    index = int(order[0])
+    best = float(scores[index])
+    runner_up = float(scores[order[1]]) if len(candidates) > 1 else 0.0
+    context = dict(candidates[index].features)
+    context["margin_logit"] = min(_MAX_MARGIN, logit(best) - logit(runner_up)) if len(candidates) > 1 else _MAX_MARGIN
+    context["runner_up"] = runner_up
+    context["single_candidate"] = float(len(candidates) == 1)
+    context["candidates"] = math.log2(1 + len(candidates)) / 7
+    return candidates[index], best, context
 
 
-__all__ = ["FINDERS", "choose", "pick"]
+__all__ = ["FINDERS", "best_candidate", "choose", "pick"]

@@ -321,8 +321,21 @@ def vendor_candidates(reading: RuleReading) -> list[Candidate]:
             "country_my": float(country == "MY"),
             "country_us": float(country == "US"),
         }
+        features["ocr"], features["ocr_mean"] = _read_confidence(layout, picked)
         candidates.append(Candidate(picked.value, features, located=picked))
     return candidates
+
+
+def _read_confidence(layout: Layout, value: FieldValue) -> tuple[float, float]:
+    """How sure the reader was of the words inside a value's box: the least sure word, and the mean."""
+    if value.bbox is None:
+        return 1.0, 1.0
+    left, top, right, bottom = value.bbox
+    inside = [
+        word.confidence for cell in layout.cells if cell.page == (value.page or 1) for word in cell.words
+        if left <= (word.bbox[0] + word.bbox[2]) / 2 <= right and top <= (word.bbox[1] + word.bbox[3]) / 2 <= bottom
+    ]
+    return (min(inside), statistics.fmean(inside)) if inside else (1.0, 1.0)
 
 
 # --- currency: every code the document names, and the one it implies ------------------------------
@@ -390,16 +403,32 @@ FINDERS: dict[str, CandidateFinder] = {
 }
 
 
+# Till printers print 32-48 characters per line, pages at reading size 65-120; a character is about
+# half as wide as a word box is tall, so a receipt fits at most ~31 word heights across.
+_RECEIPT_MAX_WORD_HEIGHTS = 31.0
+
+
 def document_features(reading: RuleReading) -> dict[str, float]:
-    """What kind of document and reading this is: how much to trust any candidate of it."""
+    """What kind of document and reading this is (a receipt photo, a page read by OCR, a PDF text
+    layer) and how clear the reading was: how much to trust any candidate of it."""
     layout = reading.layout
-    confidences = [word.confidence for cell in layout.cells for word in cell.words]
+    words = [word for cell in layout.cells for word in cell.words]
+    confidences = [word.confidence for word in words]
     width, height = next(iter(layout.page_sizes.values()), (1.0, 1.0))
+    word_heights = [word.bbox[3] - word.bbox[1] for word in words if word.bbox[3] > word.bbox[1]]
+    columns = width / statistics.median(word_heights) if word_heights else 60.0
+    text_layer = reading.source == "pdf_text"
+    receipt = not text_layer and columns <= _RECEIPT_MAX_WORD_HEIGHTS
     return {
         "doc_ocr": statistics.fmean(confidences) if confidences else 0.0,
+        "doc_ocr_low": sum(c < 0.8 for c in confidences) / len(confidences) if confidences else 0.0,
         "doc_narrow": min(1.5, width / height) if height else 1.0,
         "doc_rows": math.log2(1 + len(layout.rows)) / 8,
         "doc_pages": min(4, len(layout.page_sizes)) / 4,
+        "doc_columns": min(120.0, columns) / 120,
+        "kind_receipt": float(receipt),
+        "kind_ocr_page": float(not text_layer and not receipt),
+        "kind_text_layer": float(text_layer),
     }
 
 

@@ -21,11 +21,16 @@ MODEL_PATH = Path(__file__).with_name("choice.json")
 MAX_CONFIDENCE = 0.99
 
 
+def logit(probability: float) -> float:
+    clipped = min(1 - 1e-6, max(1e-6, probability))
+    return math.log(clipped / (1 - clipped))
+
+
 def context_value(name: str, score: float, features: dict[str, float]) -> float:
-    """One input of the contextual calibration: the raw score's logit, or a feature of the candidate."""
+    """One input of the contextual calibration: the raw score's logit, or a feature of the chosen
+    candidate and its competition (`extraction.choice.best_candidate`)."""
     if name == "score_logit":
-        clipped = min(1 - 1e-6, max(1e-6, score))
-        return math.log(clipped / (1 - clipped))
+        return logit(score)
     return features.get(name, 0.0)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from extraction.choice import pick
+from extraction.choice import best_candidate
 from extraction.choice.candidates import FINDERS, Candidate, all_candidates
 from extraction.choice.model import ChoiceModel, FieldModel
 from extraction.models import DocumentText
@@ -61,10 +61,11 @@ def vendor_group(dataset: str, file: str, labels: dict[str, Any]) -> str:
     return re.sub(r"[\W_]+", "", folded) or f"{dataset}/{file}"
 
 
-def is_right(field_name: str, value: Any, labels: dict[str, Any]) -> bool | None:
+def is_right(field_name: str, value: Any, labels: dict[str, Any], *, strict: bool = False) -> bool | None:
     """Whether a candidate value is the labelled one; None when the document does not label the field.
     A date labelled with a guessed day/month order counts in either order (the choice of the date is
-    what is learned here, not the guess)."""
+    what is learned here, not the guess) unless `strict`: the calibration is judged as `invoicer eval`
+    judges, so a date whose order the document does not settle is not given a confidence it cannot have."""
     from extraction.evaluation import normalise  # evaluation imports the pipeline; keep this import light
 
     expected = labels.get(field_name)
@@ -72,7 +73,7 @@ def is_right(field_name: str, value: Any, labels: dict[str, Any]) -> bool | None
         return None
     if normalise(field_name, value) == normalise(field_name, expected):
         return True
-    if field_name == "invoice_date" and labels.get("invoice_date_ambiguous") and isinstance(value, date):
+    if not strict and field_name == "invoice_date" and labels.get("invoice_date_ambiguous") and isinstance(value, date):
         return swapped(value) == normalise(field_name, expected)
     return False
 
@@ -158,17 +159,18 @@ def _fit_scorer(rows: list[dict[str, float]], right: np.ndarray) -> FieldModel:
 def _choices(
     model: FieldModel, corpus: list[LabelledReading], field_name: str
 ) -> list[tuple[float, bool, dict[str, float], str]]:
-    """(raw score of the chosen candidate, whether it is right, its features, the document's group) for each
-    labelled document."""
+    """(raw score of the chosen candidate, whether it is right, its calibration context, the document's
+    group) for each labelled document."""
     chosen = []
     for item in corpus:
         if is_right(field_name, None, item.labels) is None:
             continue
-        best = pick(model, item.candidates.get(field_name, []))
+        best = best_candidate(model, item.candidates.get(field_name, []))
         if best is None:
             continue  # no candidate, nothing returned: nothing to calibrate
-        candidate, score = best
-        chosen.append((score, bool(is_right(field_name, candidate.value, item.labels)), candidate.features, item.group))
+        candidate, score, context = best
+        right = bool(is_right(field_name, candidate.value, item.labels, strict=True))
+        chosen.append((score, right, context, item.group))
     return chosen
 
 
@@ -185,25 +187,49 @@ def folds(groups: list[str], k: int) -> list[np.ndarray]:
     return [np.array(sorted(bucket), dtype=int) for bucket in buckets]
 
 
-# What the contextual calibration looks at besides the raw score: how clear the reading was, what kind
-# of document it is, and whether the rules' own choice agrees.
-_CONTEXT = ("score_logit", "doc_ocr", "doc_narrow", "doc_rows", "doc_pages", "pdf_text", "country_my", "country_us")
+# What the contextual calibration looks at besides the raw score: how clearly the chosen candidate won,
+# what kind of document and reading it is (receipt photo, page read by OCR, PDF text layer: a kind, never a
+# set's name), how clear the reading was, and the field's own evidence (a label, the arithmetic, the rules'
+# pick, a date's unsettled day/month order).
+_CONTEXT = (
+    "score_logit", "margin_logit", "runner_up", "single_candidate", "candidates",
+    "kind_receipt", "kind_ocr_page", "kind_text_layer", "doc_ocr", "doc_ocr_low", "doc_rows", "doc_pages",
+)
+_FIELD_CONTEXT: dict[str, tuple[str, ...]] = {
+    "total": ("ocr", "label_total", "subtotal_plus_tax", "cash_minus_change", "largest", "rule_total", "occurrences"),
+    "subtotal": ("ocr", "label_subtotal", "adds_to_total", "line_sum", "rule_subtotal"),
+    "tax": ("ocr", "label_tax", "adds_to_total", "rule_tax"),
+    "invoice_date": ("ocr", "label_invoice_date", "ambiguous", "with_time", "only_date", "rule_invoice_date"),
+    "due_date": ("ocr", "label_due_date", "ambiguous", "rule_due_date"),
+    "invoice_number": ("ocr", "label", "competitors", "rule_invoice_number"),
+    "vendor_name": ("score", "gap", "options", "first_option", "legal_form", "upper", "tokens", "y", "ocr", "ocr_mean",
+                    "country_my", "country_us"),
+    "currency": ("vote_share", "named_code", "country_agrees", "rule_currency"),
+}
+# Strong regularisation (few documents); which strength is chosen on held-out folds like the method.
+_CALIBRATION_STRENGTHS = (0.1, 0.3, 1.0)
 
 
-def _calibration(field_name: str, pairs: list[tuple[float, bool, dict[str, float]]]) -> dict[str, Any]:
+def calibration_inputs(field_name: str) -> tuple[str, ...]:
+    return (*_CONTEXT, *_FIELD_CONTEXT.get(field_name, ()))
+
+
+def _calibration(
+    field_name: str, pairs: list[tuple[float, bool, dict[str, float]]], strength: float = _CALIBRATION_REGULARISATION
+) -> dict[str, Any]:
     """Platt scaling with context, fitted on out-of-fold choices (strongly regularised: few documents)."""
     from sklearn.linear_model import LogisticRegression
 
     from extraction.choice.model import context_value
 
-    names = (*_CONTEXT, f"rule_{field_name}", "first_option")
+    names = calibration_inputs(field_name)
     right = np.array([r for _, r, _ in pairs], dtype=bool)
     if len(pairs) < 10 or right.all() or not right.any():
         return {}
     matrix = np.array([[context_value(n, s, f) for n in names] for s, _, f in pairs], dtype=float)
     mean, scale = matrix.mean(axis=0), matrix.std(axis=0)
     scale[scale < 1e-6] = 1.0
-    regression = LogisticRegression(C=_CALIBRATION_REGULARISATION, max_iter=5000).fit((matrix - mean) / scale, right)
+    regression = LogisticRegression(C=strength, max_iter=5000).fit((matrix - mean) / scale, right)
     return {"context": names, "context_mean": mean, "context_scale": scale,
             "context_coef": regression.coef_[0], "context_intercept": float(regression.intercept_[0])}
 
@@ -230,11 +256,24 @@ def expected_calibration_error(confidences: list[float], right: list[bool], bins
     return gap / total if total else 0.0
 
 
+def _log_loss(confidences: list[float], right: list[bool]) -> float:
+    """Mean negative log-likelihood: a proper score that, unlike the ECE, punishes a confident wrong value
+    more than a hesitant one."""
+    total = 0.0
+    for confidence, is_right_ in zip(confidences, right, strict=True):
+        p = min(1 - 1e-4, max(1e-4, confidence))
+        total -= np.log(p if is_right_ else 1 - p)
+    return total / len(confidences) if confidences else 0.0
+
+
 def _select_calibration(
     field_name: str, scorer: FieldModel, pairs: list[tuple[float, bool, dict[str, float]]], groups: list[str]
 ) -> dict[str, Any]:
-    """Isotonic or contextual Platt, whichever has the lower ECE on held-out folds of the out-of-fold choices."""
-    methods = {"isotonic": _isotonic, "platt": lambda p: _calibration(field_name, p)}
+    """Isotonic or contextual Platt (and its strength), whichever has the lower log loss on held-out folds of
+    the out-of-fold choices."""
+    methods: dict[str, Any] = {"isotonic": _isotonic}
+    for strength in _CALIBRATION_STRENGTHS:
+        methods[f"platt C={strength}"] = lambda p, c=strength: _calibration(field_name, p, c)
     errors: dict[str, float] = {}
     for method, fit in methods.items():
         confidences: list[float] = []
@@ -249,7 +288,7 @@ def _select_calibration(
                 score, is_right_, features = pairs[index]
                 confidences.append(model.calibrated(score, features))
                 right.append(is_right_)
-        errors[method] = expected_calibration_error(confidences, right)
+        errors[method] = _log_loss(confidences, right)
     return methods[min(errors, key=lambda m: (errors[m], m))](pairs)
 
 

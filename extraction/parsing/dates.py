@@ -160,6 +160,10 @@ def _interpret(kind: str, match: re.Match[str], day_first: bool | None) -> tuple
     if first > 12 or second > 12:
         day, month = (first, second) if first > 12 else (second, first)
         return _make(year, month, day), False
+    if match["sep"] == ".":
+        # Day, month, year with dots (DIN 5008 and the rest of continental Europe); the month-first
+        # convention writes slashes or dashes, never dots.
+        return _make(year, second, first), False
     if day_first is False:
         return _make(year, first, second), False
     return _make(year, second, first), day_first is None and first != second

@@ -104,6 +104,13 @@ def test_ambiguous_numeric_dates_follow_the_document_order() -> None:
     assert find_dates("13/03/2018")[0].ambiguous is False
 
 
+def test_a_dotted_numeric_date_is_day_first_whatever_the_document_says() -> None:
+    # dd.mm.yyyy is the continental European form; month-first dates are written with slashes or dashes.
+    assert find_dates("Rechnung vom 06.12.2018", day_first=False)[0].value == date(2018, 12, 6)
+    assert find_dates("Rechnung vom 06.12.2018")[0].ambiguous is False
+    assert find_dates("Invoice 06/12/2018", day_first=False)[0].value == date(2018, 6, 12)
+
+
 def test_day_first_is_inferred_from_an_unambiguous_date_elsewhere() -> None:
     assert infer_day_first(["Invoice 03/20/2023", "Due 04/04/2023"]) is False
     assert infer_day_first(["Date 13/11/2017", "Delivery 02/11/2017"]) is True
