@@ -111,7 +111,7 @@ async def list_invoices(
         )
     except service.BadCursor as exc:
         raise Unprocessable(str(exc)) from None
-    return InvoicePage(items=[service.to_public(i) for i in items], next_cursor=next_cursor)
+    return InvoicePage(items=items, next_cursor=next_cursor)
 
 
 @router.get(ONE_INVOICE, response_model=InvoicePublic, responses=error_responses(404))

@@ -32,17 +32,31 @@ class CorrectionPublic(BaseModel):
     at: datetime
 
 
-class InvoicePublic(InvoiceBase):
+class InvoiceSummary(InvoiceBase):
+    """An invoice as a list row shows it: its state, review and the current value of each scalar field.
+    The extraction (boxes, page sizes, line items, confidences) and the corrections' history are left to
+    `InvoicePublic`, which `GET /invoices/{id}` answers."""
+
     id: PydanticObjectId
+    values: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Each scalar field's current value (money as a decimal string, dates ISO 8601): a person's "
+                    "correction, else the machine's. Absent until the invoice is read or corrected",
+    )
+
+
+class InvoicePublic(InvoiceSummary):
+    """The whole invoice: the summary, the machine's extraction and a person's corrections side by side."""
+
     extraction: ExtractionResult | None = None
     corrections: dict[str, CorrectionPublic] = Field(default_factory=dict)
-    values: dict[str, Any] = Field(
+    values: dict[str, Any] = Field(  # type: ignore[assignment]
         default_factory=dict, description="Each field's current value: a person's correction, else the machine's"
     )
 
 
 class InvoicePage(BaseModel):
-    items: list[InvoicePublic]
+    items: list[InvoiceSummary]
     next_cursor: str | None = None
 
 

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DocumentTooLarge, WriteError
 
 from api.invoices.files import escaped_filename, safe_filename
-from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, SortKey
+from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, InvoiceSummary, SortKey
 from api.review.service import reviewed
 from core import stats, storage, transitions
 from core.bson_codec import from_bson, to_bson
@@ -205,7 +206,7 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User, settings
     return await Invoice.find_one(transitions.invoice_key(invoice.id, invoice.org_id))  # type: ignore[return-value]
 
 
-def encode_cursor(sort: SortKey, invoice: Invoice) -> str:
+def encode_cursor(sort: SortKey, invoice: InvoiceSummary) -> str:
     key = sort.lstrip("-")
     payload = {"v": getattr(invoice, key).isoformat(), "id": str(invoice.id)}
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
@@ -230,7 +231,7 @@ async def list_visible(
     sort: SortKey,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Invoice], str | None]:
+) -> tuple[list[InvoiceSummary], str | None]:
     query: dict[str, Any] = scope(user)
     if status:
         query["status"] = status.value
@@ -247,23 +248,53 @@ async def list_visible(
         value, last_id = _decode_cursor(cursor)
         op = "$lt" if direction < 0 else "$gt"
         query["$or"] = [{key: {op: value}}, {key: value, "_id": {op: last_id}}]
-    found = await Invoice.find(query).sort([(key, direction), ("_id", direction)]).limit(limit + 1).to_list()
-    next_cursor = encode_cursor(sort, found[limit - 1]) if len(found) > limit else None
-    return found[:limit], next_cursor
+    found = await (Invoice.get_pymongo_collection().find(query, projection=SUMMARY_PROJECTION)
+                   .sort([(key, direction), ("_id", direction)]).limit(limit + 1).to_list())
+    items = [to_summary(document) for document in found[:limit]]
+    next_cursor = encode_cursor(sort, items[-1]) if len(found) > limit else None
+    return items, next_cursor
+
+
+# What a list row reads from the database: the invoice's own fields, and of the extraction and the corrections
+# only each scalar field's value, so neither the boxes and line items nor the page sizes leave the server.
+# `extraction.ok` is always stored with an extraction: it tells "not read yet" from "read, nothing found".
+SUMMARY_PROJECTION: dict[str, int] = {
+    **{name: 1 for name in InvoiceBase.model_fields},
+    "extraction.ok": 1,
+    **{f"extraction.fields.{name}.value": 1 for name in FIELD_NAMES},
+    **{f"corrections.{name}.value": 1 for name in FIELD_NAMES},
+}
+
+
+def current_values(extraction: Mapping[str, Any] | None, corrections: Mapping[str, Any]) -> dict[str, Any]:
+    """Each scalar field's current value in the API's JSON form: a person's correction, else the machine's.
+    From the stored documents, so that a list row and the whole invoice say the same."""
+    fields = (extraction or {}).get("fields") or {}
+    values: dict[str, Any] = {}
+    for name in FIELD_NAMES:
+        if name in corrections:
+            values[name] = from_bson(corrections[name]["value"])
+        elif extraction is not None:
+            values[name] = from_bson((fields.get(name) or {}).get("value"))
+    return _jsonable(values)
+
+
+def to_summary(document: Mapping[str, Any]) -> InvoiceSummary:
+    """A list row from a document read with `SUMMARY_PROJECTION`."""
+    values = current_values(document.get("extraction"), document.get("corrections") or {})
+    return InvoiceSummary.model_validate({**document, "id": document["_id"], "values": values})
 
 
 def to_public(invoice: Invoice) -> InvoicePublic:
     extraction = ExtractionResult.model_validate(from_bson(invoice.extraction)) if invoice.extraction else None
     corrections = {name: c.model_dump() | {"value": from_bson(c.value)} for name, c in invoice.corrections.items()}
-    values: dict[str, Any] = {}
-    for name in (*FIELD_NAMES, "line_items"):
-        if name in corrections:
-            values[name] = corrections[name]["value"]
-        elif extraction is not None:
-            field = getattr(extraction.fields, name)
-            values[name] = field if name == "line_items" else (field.value if field else None)
+    values = current_values(invoice.extraction, corrections)
+    if "line_items" in corrections:
+        values |= _jsonable({"line_items": corrections["line_items"]["value"]})
+    elif extraction is not None:
+        values |= _jsonable({"line_items": extraction.fields.line_items})
     data = invoice.model_dump(include={"id", *InvoiceBase.model_fields})
-    return InvoicePublic(**data, extraction=extraction, corrections=corrections, values=_jsonable(values))
+    return InvoicePublic(**data, extraction=extraction, corrections=corrections, values=values)
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

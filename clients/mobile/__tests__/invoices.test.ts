@@ -1,5 +1,14 @@
 import type { InvoiceStatusEvent } from "@invoicer/sdk";
-import { confidenceOf, initialInvoices, invoicesReducer, invoiceTitle, valueOf, type Invoice } from "../src/invoices";
+import {
+  confidenceOf,
+  correctedField,
+  initialInvoices,
+  invoicesReducer,
+  invoiceTitle,
+  valueOf,
+  type Invoice,
+  type InvoiceSummary,
+} from "../src/invoices";
 
 function invoice(id: string, created: string, extra: Partial<Invoice> = {}): Invoice {
   return {
@@ -80,5 +89,22 @@ describe("my invoices, moved by live events", () => {
     expect(valueOf(read, "total")).toBe("10.99");
     expect(confidenceOf(read, "total")).toBe(0.5);
     expect(invoiceTitle(invoice("e", "2026-01-01T00:00:00Z"))).toBe("e.jpg");
+  });
+
+  it("a list row shows its values; confidence and corrections wait for the whole invoice", () => {
+    const row: InvoiceSummary = { ...invoice("f", "2026-01-01T00:00:00Z"), values: { vendor_name: "ACME", total: "9.99" } };
+    const listed = invoicesReducer(initialInvoices, { type: "loaded", items: [row] });
+    const shown = listed.items[0]!;
+    expect(invoiceTitle(shown)).toBe("ACME");
+    expect(valueOf(shown, "total")).toBe("9.99");
+    expect(confidenceOf(shown, "total")).toBeNull();
+    expect(correctedField(shown, "total")).toBe(false);
+    const whole = invoice("f", "2026-01-01T00:00:00Z", {
+      values: { total: "10.99" },
+      corrections: { total: { value: "10.99", by: "u", at: "2026-01-02T00:00:00Z" } },
+    });
+    const fetched = invoicesReducer(listed, { type: "fetched", invoice: whole });
+    expect(correctedField(fetched.items[0]!, "total")).toBe(true);
+    expect(valueOf(fetched.items[0]!, "total")).toBe("10.99");
   });
 });

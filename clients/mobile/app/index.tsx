@@ -3,9 +3,9 @@ import { useCallback, useEffect, useState } from "react";
 import { FlatList, Pressable, RefreshControl, Text, TextInput, View } from "react-native";
 import { Badge, Button, colors, Screen, styles } from "../components/ui";
 import { invoiceTitle, useApp } from "../src/app-context";
-import { valueOf, type Invoice } from "../src/invoices";
+import { valueOf, type ListedInvoice } from "../src/invoices";
 
-function Row({ invoice, onPress }: { invoice: Invoice; onPress: () => void }) {
+function Row({ invoice, onPress }: { invoice: ListedInvoice; onPress: () => void }) {
   const total = valueOf(invoice, "total");
   const currency = valueOf(invoice, "currency");
   const review = invoice.review?.state;

@@ -7,16 +7,20 @@ import type { MethodResponse } from "openapi-fetch";
 
 /** An invoice exactly as the typed client reads `GET /invoices/{id}`. */
 export type Invoice = MethodResponse<ApiClient, "get", "/api/v1/invoices/{invoice_id}">;
+/** A row of `GET /invoices`: state, review and current values, without the extraction. */
+export type InvoiceSummary = components["schemas"]["InvoiceSummary"];
+/** What the list holds: a row as the list sent it, or the whole invoice once it was fetched. */
+export type ListedInvoice = InvoiceSummary | Invoice;
 export type InvoiceStatus = components["schemas"]["InvoiceStatus"];
 
 export interface InvoicesState {
-  items: Invoice[];
+  items: ListedInvoice[];
   /** Invoices an event named that the list does not hold, or whose fields changed: fetch these. */
   stale: string[];
 }
 
 export type InvoicesAction =
-  | { type: "loaded"; items: Invoice[] }
+  | { type: "loaded"; items: ListedInvoice[] }
   | { type: "fetched"; invoice: Invoice }
   | { type: "status"; event: InvoiceStatusEvent }
   | { type: "updated"; event: InvoiceUpdatedEvent }
@@ -24,7 +28,7 @@ export type InvoicesAction =
 
 export const initialInvoices: InvoicesState = { items: [], stale: [] };
 
-const newestFirst = (a: Invoice, b: Invoice) => (b.created_at ?? "").localeCompare(a.created_at ?? "");
+const newestFirst = (a: ListedInvoice, b: ListedInvoice) => (b.created_at ?? "").localeCompare(a.created_at ?? "");
 
 function withStale(stale: string[], id: string): string[] {
   return stale.includes(id) ? stale : [...stale, id];
@@ -47,7 +51,7 @@ export function invoicesReducer(state: InvoicesState, action: InvoicesAction): I
       if (!known) return { ...state, stale: withStale(state.stale, event.id) };
       // Events can arrive twice or late around a reconnect: an older event never undoes a newer state.
       if (known.updated_at && event.updated_at < known.updated_at) return state;
-      const moved: Invoice = {
+      const moved: ListedInvoice = {
         ...known,
         status: event.status as InvoiceStatus,
         previous_status: (event.previous_status as InvoiceStatus | null) ?? null,
@@ -74,22 +78,32 @@ export function invoicesReducer(state: InvoicesState, action: InvoicesAction): I
 }
 
 /** A line for the list: what the invoice is, once it is known. */
-export function invoiceTitle(invoice: Invoice): string {
+export function invoiceTitle(invoice: ListedInvoice): string {
   const vendor = valueOf(invoice, "vendor_name");
   return typeof vendor === "string" && vendor ? vendor : invoice.filename;
 }
 
-export function valueOf(invoice: Invoice, field: string): unknown {
+export function valueOf(invoice: ListedInvoice, field: string): unknown {
   const values = invoice.values as Record<string, unknown> | undefined;
   if (values && field in values) return values[field];
-  const fields = invoice.extraction?.fields as Record<string, { value?: unknown } | null | undefined> | undefined;
+  const fields = extractedFields(invoice);
   return fields?.[field]?.value ?? null;
 }
 
-export function confidenceOf(invoice: Invoice, field: string): number | null {
-  const fields = invoice.extraction?.fields as Record<string, { confidence?: number } | null | undefined> | undefined;
-  const confidence = fields?.[field]?.confidence;
+/** The machine's confidence in a field: known once the whole invoice was fetched (a list row has none). */
+export function confidenceOf(invoice: ListedInvoice, field: string): number | null {
+  const confidence = extractedFields(invoice)?.[field]?.confidence;
   return typeof confidence === "number" ? confidence : null;
+}
+
+/** Whether a person corrected the field: known once the whole invoice was fetched. */
+export function correctedField(invoice: ListedInvoice, field: string): boolean {
+  return "corrections" in invoice && Boolean(invoice.corrections && field in invoice.corrections);
+}
+
+function extractedFields(invoice: ListedInvoice): Record<string, { value?: unknown; confidence?: number } | null | undefined> | undefined {
+  if (!("extraction" in invoice)) return undefined;
+  return invoice.extraction?.fields as Record<string, { value?: unknown; confidence?: number } | null | undefined> | undefined;
 }
 
 /** Below this a field is marked doubtful and the invoice needs review (the design's threshold). */

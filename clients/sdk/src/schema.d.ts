@@ -861,7 +861,7 @@ export interface components {
         /** InvoicePage */
         InvoicePage: {
             /** Items */
-            items: components["schemas"]["InvoicePublic"][];
+            items: components["schemas"]["InvoiceSummary"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -882,7 +882,10 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** InvoicePublic */
+        /**
+         * InvoicePublic
+         * @description The whole invoice: the summary, the machine's extraction and a person's corrections side by side.
+         */
         InvoicePublic: {
             /**
              * Attempts
@@ -942,6 +945,61 @@ export interface components {
          * @enum {string}
          */
         InvoiceStatus: "pending" | "processing" | "processed" | "failed";
+        /**
+         * InvoiceSummary
+         * @description An invoice as a list row shows it: its state, review and the current value of each scalar field.
+         *     The extraction (boxes, page sizes, line items, confidences) and the corrections' history are left to
+         *     `InvoicePublic`, which `GET /invoices/{id}` answers.
+         */
+        InvoiceSummary: {
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at?: string;
+            duplicate_of?: components["schemas"]["PydanticObjectId"] | null;
+            error?: components["schemas"]["InvoiceError"] | null;
+            /** Filename */
+            filename: string;
+            id: components["schemas"]["PydanticObjectId"];
+            org_id: components["schemas"]["PydanticObjectId"];
+            /** Original Filename */
+            original_filename?: string | null;
+            owner_id: components["schemas"]["PydanticObjectId"];
+            /** Pages */
+            pages?: number | null;
+            previous_status?: components["schemas"]["InvoiceStatus"] | null;
+            /** Processed At */
+            processed_at?: string | null;
+            /** @description Set when the invoice is processed or failed */
+            review?: components["schemas"]["Review"] | null;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** @default pending */
+            status: components["schemas"]["InvoiceStatus"];
+            timings?: components["schemas"]["Timings"] | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at?: string;
+            /**
+             * Values
+             * @description Each scalar field's current value (money as a decimal string, dates ISO 8601): a person's correction, else the machine's. Absent until the invoice is read or corrected
+             */
+            values?: {
+                [key: string]: string | null;
+            };
+        };
         /** LineItem */
         LineItem: {
             /** Amount */

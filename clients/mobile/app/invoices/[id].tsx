@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { Alert, Image, Platform, ScrollView, Text, TextInput, View } from "react-native";
 import { Badge, Button, colors, Screen, styles } from "../../components/ui";
 import { useApp } from "../../src/app-context";
-import { confidenceOf, DOUBTFUL_BELOW, FIELDS, invoiceTitle, valueOf } from "../../src/invoices";
+import { confidenceOf, correctedField, DOUBTFUL_BELOW, FIELDS, invoiceTitle, valueOf } from "../../src/invoices";
 
 /** The original as something an <Image> can show: a blob URL on the web, the URL with the token on a phone. */
 function useInvoiceImage(id: string, contentType: string | undefined): { uri: string; headers?: Record<string, string> } | null {
@@ -129,7 +129,7 @@ export default function InvoiceScreen() {
           {FIELDS.map(({ name, label }) => {
             const value = valueOf(invoice, name);
             const confidence = confidenceOf(invoice, name);
-            const corrected = invoice.corrections && name in invoice.corrections;
+            const corrected = correctedField(invoice, name);
             const doubtful = !corrected && confidence !== null && confidence < DOUBTFUL_BELOW;
             if (editing === name) {
               return (

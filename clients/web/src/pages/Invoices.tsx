@@ -2,7 +2,7 @@ import { unwrap } from "@invoicer/sdk";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, type Invoice } from "../app/api";
+import { api, type InvoiceSummary } from "../app/api";
 import { useMe } from "../app/session";
 import { ErrorNotice, PageHeader, Spinner, StatusBadge } from "../app/ui";
 import { formatDateTime, formatMoney } from "../lib/format";
@@ -15,8 +15,8 @@ const SORTS = {
   updated_at: "Least recently changed",
 } as const;
 type Sort = keyof typeof SORTS;
-type Status = Invoice["status"];
-type ReviewState = "needs_review" | "confirmed" | "not_needed";
+type Status = InvoiceSummary["status"];
+type ReviewState = NonNullable<InvoiceSummary["review"]>["state"];
 
 export const REVIEW_LABELS: Record<ReviewState, string> = {
   needs_review: "Needs review",
@@ -24,8 +24,8 @@ export const REVIEW_LABELS: Record<ReviewState, string> = {
   not_needed: "OK",
 };
 
-export function reviewStateOf(invoice: object): ReviewState | null {
-  return (invoice as { review?: { state?: ReviewState } | null }).review?.state ?? null;
+export function reviewStateOf(invoice: Pick<InvoiceSummary, "review">): ReviewState | null {
+  return invoice.review?.state ?? null;
 }
 
 /** An ISO day from the date input, as the API's start-of-day or next-day boundary. */
