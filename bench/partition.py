@@ -3,7 +3,7 @@ code (stream, claims, partitions, fenced writes; a sleep instead of the extracti
 database, while a producer inserts invoices at a steady rate. A PyMongo CommandListener on the watchers'
 client counts every command they send.
 
-    .venv/bin/python -m bench.partition [--watchers 1 2 5 10 20 50] [--invoices 1000] [--rate 150] [--json out.json]
+    .venv/bin/python -m bench.partition [--watchers 1 2 5 10 20 50] [--load fleet|per-watcher|both] [--json out.json]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from core.config import Settings
 from core.db import connect, make_client
 from core.models import Invoice, utcnow
 from watcher.claims import Claims
-from watcher.partitions import ALL_BUCKETS, BUCKETS, EMPTY_WAKE_PAUSE, Membership
+from watcher.partitions import BUCKETS, Membership
 from watcher.queue import Claim, InvoiceQueue, now_ms
 from watcher.stream import InvoiceStream
 from watcher.worker import JobResult
@@ -33,25 +34,66 @@ CONCURRENCY, PREFETCH = 2, 2
 DONE = JobResult(ok=True, extract_ms=1.0, extraction={"ok": True}, search_terms=[])
 
 
+def command_purpose(name: str, command: Mapping[str, Any]) -> str:
+    """What a watcher sent this command for, from its shape (the claim code's own filters)."""
+    collection = command.get(name)
+    if name == "aggregate" and any("$changeStream" in stage for stage in command.get("pipeline", [])):
+        return "stream open"
+    if name == "getMore":
+        return "stream getMore"  # split into empty and with events by the reply
+    if name == "update" and collection == "invoices":
+        query = command["updates"][0]["q"]
+        if query.get("status") == "pending" and "_id" in query:
+            return "claim"
+        return "final write" if "_id" in query else "lease renewal"
+    if name == "find" and collection == "invoices":
+        query = command.get("filter", {})
+        if "lease.owner" in query:
+            return "claim read-back"
+        if isinstance(query.get("retry_at"), Mapping) and "$gt" in query["retry_at"]:
+            return "next retry read"
+        return "backlog read"
+    if collection == "watchers":
+        return "heartbeat write" if name == "update" else "membership read"
+    if collection == "watcher_state":
+        return "token save"
+    return f"other {name} {collection}"
+
+
 class Commands(monitoring.CommandListener):
+    """Counts every command by name and by purpose; a change-stream getMore counts as empty or with events
+    by its reply."""
+
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.purposes: Counter[str] = Counter()
         self.claims = 0
+        self._getmores: set[int] = set()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.counts[event.command_name] += 1
-        if event.command_name == "update" and event.command.get("update") == "invoices":
-            self.claims += sum(1 for update in event.command["updates"] if update["q"].get("status") == "pending"
-                               and "_id" in update["q"])
+        purpose = command_purpose(event.command_name, event.command)
+        if purpose == "stream getMore":
+            self._getmores.add(event.request_id)
+        else:
+            self.purposes[purpose] += 1
+        if purpose == "claim":
+            self.claims += len(event.command["updates"])
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        if event.request_id in self._getmores:
+            self._getmores.discard(event.request_id)
+            batch = event.reply.get("cursor", {}).get("nextBatch") or []
+            self.purposes["stream getMore, events" if batch else "stream getMore, empty"] += 1
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        if event.request_id in self._getmores:
+            self._getmores.discard(event.request_id)
+            self.purposes["stream getMore, failed"] += 1
 
     def reset(self) -> None:
         self.counts.clear()
+        self.purposes.clear()
         self.claims = 0
 
 
@@ -73,8 +115,7 @@ class CheapWatcher:
 
     def _partition_changed(self, buckets: frozenset[int]) -> None:
         self.queue.buckets = buckets
-        self.stream.follower.empty_wake_pause = 0.0 if buckets == ALL_BUCKETS else EMPTY_WAKE_PAUSE
-        self.stream.follower.reopen()
+        self.stream.follow_partition(self.membership.live)
         self.claims.request_backlog()
 
     def _start(self, claim: Claim) -> None:
@@ -121,8 +162,8 @@ async def produce(client: AsyncMongoClient, database: str, count: int, rate: flo
     return inserted
 
 
-async def run(uri: str, watchers: int, invoices: int, rate: float, work_seconds: float) -> dict[str, float]:
-    database = f"bench_partition_{watchers}"
+async def run(uri: str, watchers: int, invoices: int, rate: float, work_seconds: float) -> dict[str, Any]:
+    database = f"bench_partition_{watchers}_{int(rate)}"
     listener = Commands()
     settings = Settings(env="test", mongodb_uri=uri, mongodb_db=database,
                         jwt_secret="bench-secret-0123456789abcdef0123456789")
@@ -138,10 +179,12 @@ async def run(uri: str, watchers: int, invoices: int, rate: float, work_seconds:
     listener.reset()
     started = time.monotonic()
     inserted = await produce(producer, database, invoices, rate)
+    inserting = time.monotonic() - started
     while len(finished) < invoices and time.monotonic() - started < invoices / rate + 120:
         await asyncio.sleep(0.1)
     seconds = time.monotonic() - started
     commands = sum(listener.counts.values())
+    purposes = dict(listener.purposes)
     claims = listener.claims
     for watcher in fleet:
         await watcher.stop()
@@ -151,33 +194,69 @@ async def run(uri: str, watchers: int, invoices: int, rate: float, work_seconds:
     await client.close()
     await producer.close()
     latencies = [(finished[i] - inserted[i]) * 1000 for i in inserted if i in finished]
-    return {"watchers": watchers, "invoices": invoices, "processed": statuses.get("processed", 0),
+    empty = purposes.get("stream getMore, empty", 0)
+    return {"watchers": watchers, "invoices": invoices, "rate": rate, "inserted_per_second": invoices / inserting,
+            "processed": statuses.get("processed", 0),
             "claims_per_invoice": claims / invoices, "commands_per_invoice": commands / invoices,
+            "commands_but_empty_getmores_per_invoice": (commands - empty) / invoices,
             "latency_p50_ms": percentile(latencies, 50), "latency_p99_ms": percentile(latencies, 99),
             "seconds": seconds, "buckets_min": ranges[0], "buckets_max": ranges[-1],
-            "commands": dict(listener.counts)}
+            "commands": dict(listener.counts), "purposes": purposes}
+
+
+def print_results(title: str, results: list[dict[str, Any]]) -> None:
+    print_table(
+        title,
+        ["watchers", "invoices/s", "inserted/s", "processed", "claims/invoice", "commands/invoice", "without empty getMores",
+         "p50 ms", "p99 ms", "buckets each"],
+        [[r["watchers"], f"{r['rate']:g}", f"{r['inserted_per_second']:.0f}", r["processed"], f"{r['claims_per_invoice']:.2f}",
+          f"{r['commands_per_invoice']:.2f}", f"{r['commands_but_empty_getmores_per_invoice']:.2f}",
+          r["latency_p50_ms"], r["latency_p99_ms"], f"{r['buckets_min']}–{r['buckets_max']}"] for r in results],
+    )
+    purposes = sorted({purpose for r in results for purpose in r["purposes"]})
+    print_table(
+        f"{title}: commands per invoice by purpose",
+        ["purpose", *[f"N={r['watchers']}" for r in results]],
+        [[purpose, *[f"{r['purposes'].get(purpose, 0) / r['invoices']:.3f}" for r in results]]
+         for purpose in purposes],
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--watchers", type=int, nargs="+", default=[1, 2, 5, 10, 20, 50])
-    parser.add_argument("--invoices", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=150.0, help="invoices inserted per second")
+    parser.add_argument("--load", choices=["fleet", "per-watcher", "both"], default="both",
+                        help="fleet: the same total rate whatever N; per-watcher: the rate grows with N")
+    parser.add_argument("--invoices", type=int, default=1000, help="fleet load: invoices per run")
+    parser.add_argument("--rate", type=float, default=150.0, help="fleet load: invoices inserted per second")
+    parser.add_argument("--per-watcher-rate", type=float, default=3.0, help="per-watcher load: invoices/s each")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per-watcher load: seconds of inserts")
     parser.add_argument("--work", type=float, default=0.02, help="seconds each job sleeps instead of OCR")
     parser.add_argument("--json")
     args = parser.parse_args()
-    results = []
+    loads: dict[str, list[tuple[int, int, float]]] = {}
+    if args.load in ("fleet", "both"):
+        loads[f"fleet load: {args.invoices} invoices at {args.rate:g}/s"] = [
+            (watchers, args.invoices, args.rate) for watchers in args.watchers]
+    if args.load in ("per-watcher", "both"):
+        loads[f"per-watcher load: {args.per_watcher_rate:g}/s per watcher for {args.seconds:g} s"] = [
+            (watchers, round(watchers * args.per_watcher_rate * args.seconds), watchers * args.per_watcher_rate)
+            for watchers in args.watchers]
+    results: dict[str, list[dict[str, Any]]] = {}
     with embedded_database(durable=False) as server:
-        for watchers in args.watchers:
-            result = asyncio.run(run(server.uri, watchers, args.invoices, args.rate, args.work))
-            console.print(f"N={watchers}: {result['commands']}")
-            results.append(result)
-    print_table(
-        f"{args.invoices} invoices at {args.rate:g}/s, {BUCKETS} buckets, heartbeat {HEARTBEAT.total_seconds():g} s",
-        ["watchers", "processed", "claims/invoice", "commands/invoice", "p50 ms", "p99 ms", "buckets each"],
-        [[r["watchers"], r["processed"], f"{r['claims_per_invoice']:.2f}", f"{r['commands_per_invoice']:.2f}",
-          r["latency_p50_ms"], r["latency_p99_ms"], f"{r['buckets_min']}–{r['buckets_max']}"] for r in results],
-    )
+        for title, runs in loads.items():
+            results[title] = []
+            for watchers, invoices, rate in runs:
+                result = asyncio.run(run(server.uri, watchers, invoices, rate, args.work))
+                console.print(f"{title}, N={watchers}: {result['commands']}")
+                results[title].append(result)
+    heading = f"{BUCKETS} buckets, heartbeat {HEARTBEAT.total_seconds():g} s"
+    for title, rows in results.items():
+        print_results(f"{title}; {heading}", rows)
+    console.print(
+        "SecantusDB answers a waiting change-stream getMore as soon as anything is written anywhere (its oplog "
+        "condition variable), with an empty batch when the stream's filter kept nothing; MongoDB keeps waiting "
+        "until maxAwaitTimeMS. 'without empty getMores' is the count with those early empty answers left out.")
     write_json(args.json, results)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 # 9 counts only when a token was sent: without one it is a real error in the request, and is backed off.
 UNUSABLE_RESUME_TOKEN = {286: "history lost", 260: "invalid resume token", 280: "fatal change stream error",
                          9: "unreadable resume token"}
+
+EVENT_RATE_WINDOW = 10.0  # seconds of recent events that tell a follower's event rate
+EVENT_RATE_SAMPLE = 1_000  # at most this many of them are remembered
 
 Token = Mapping[str, Any]
 Pipeline = list[dict[str, Any]]
@@ -62,10 +66,13 @@ class ChangeFollower:
         self._watch_options = watch_options
         self._max_backoff = max_backoff_seconds
         self._reopen = False
-        # SecantusDB answers a waiting getMore as soon as anything is written, even what the pipeline filters
-        # out: a follower of a small slice of the changes would ask again after every write to the collection.
-        # A minimum time between empty answers bounds that; 0 leaves it off.
-        self.empty_wake_pause = 0.0
+        # SecantusDB answers a waiting getMore as soon as anything is written anywhere, even what the pipeline
+        # filters out (MongoDB waits for a matching event or maxAwaitTimeMS): a follower of a small slice of
+        # the changes would ask again after every write. After such an early empty answer it waits about the
+        # mean time between its own recent events, at most `max_empty_wake_pause` (0: never), so its empty
+        # answers stay about as many as its events. An empty answer that took the whole await never pauses.
+        self.max_empty_wake_pause = 0.0
+        self._event_times: deque[float] = deque(maxlen=EVENT_RATE_SAMPLE)
 
     async def run(self) -> None:
         backoff = Backoff(self._stopping, cap=self._max_backoff)
@@ -107,7 +114,9 @@ class ChangeFollower:
             while stream.alive and not self._stopping.is_set() and not self._reopen:
                 asked = loop.time()
                 change = await stream.try_next()
-                if change is None and (pause := self.empty_wake_pause - (loop.time() - asked)) > 0:
+                if change is not None:
+                    self._event_times.append(loop.time())
+                elif (pause := self._empty_wake_pause(loop.time()) - (loop.time() - asked)) > 0:
                     await asyncio.sleep(pause)  # woken by a write this stream filtered out: do not ask at once
                 if change is not None and change.get("operationType") != "invalidate":
                     try:
@@ -119,6 +128,16 @@ class ChangeFollower:
                     await self._on_progress()
         finally:
             self.open.clear()
+
+    def _empty_wake_pause(self, now: float) -> float:
+        """About the mean time between this stream's events of the last `EVENT_RATE_WINDOW` seconds, at most
+        `max_empty_wake_pause`."""
+        if self.max_empty_wake_pause <= 0:
+            return 0.0
+        times = self._event_times
+        while times and times[0] < now - EVENT_RATE_WINDOW:
+            times.popleft()
+        return min(self.max_empty_wake_pause, EVENT_RATE_WINDOW / len(times)) if times else self.max_empty_wake_pause
 
     def reopen(self) -> None:
         """Reopen the stream, from the resume token, with the pipeline as it is now (after the current wait)."""

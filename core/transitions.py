@@ -11,6 +11,11 @@ whose lease token is still its own) and the complete update, so no caller patche
 records the change in `previous_status` and the bounded `status_history`, from which the realtime server
 emits `previous_status` and replays what a reconnecting client missed. A person's correction (`correct`)
 never changes the status.
+
+Every write that makes a live event names, when its writer knows them, whom the event goes to: `last_event`
+(`{at, owner_id, org_id}`, new with every event, so it is always among the change's `updatedFields`). The
+realtime stream then needs no lookup of the document (`realtime.stream`); a delete, which carries nothing,
+is preceded by `deleting`.
 """
 
 from __future__ import annotations
@@ -50,6 +55,16 @@ class Write:
     update: dict[str, Any]
 
 
+def last_event(invoice: InvoiceKey, owner_id: ObjectId | None, now: datetime) -> dict[str, Any]:
+    """The `$set` naming whom this write's live event goes to; empty when the writer does not know both (the
+    realtime server then looks them up). `at` makes it differ from the previous one: a `$set` of an unchanged
+    value is not in a change's `updatedFields`."""
+    org_id = invoice.get("org_id")
+    if owner_id is None or org_id is None:
+        return {}
+    return {"last_event": {"at": now, "owner_id": owner_id, "org_id": org_id}}
+
+
 def status_change(
     new: InvoiceStatus, previous: InvoiceStatus | None, now: datetime, *, error: InvoiceError | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -70,10 +85,12 @@ def status_change(
 
 def _write(
     filter: dict[str, Any], new: InvoiceStatus, previous: InvoiceStatus, now: datetime, *,
-    error: InvoiceError | None = None, sets: dict[str, Any] | None = None, **operators: dict[str, Any],
+    error: InvoiceError | None = None, sets: dict[str, Any] | None = None, owner_id: ObjectId | None = None,
+    **operators: dict[str, Any],
 ) -> Write:
     update: dict[str, Any] = status_change(new, previous, now, error=error)
     update["$set"].update(sets or {})
+    update["$set"].update(last_event(filter, owner_id, now))
     update.update(operators)
     return Write(filter, update)
 
@@ -91,11 +108,11 @@ def _held(invoice: InvoiceKey, token: str) -> dict[str, Any]:
 
 # --- a watcher's transitions ------------------------------------------------------------------------------
 
-def claim(invoice: InvoiceKey, token: str, now: datetime, lease: timedelta) -> Write:
+def claim(invoice: InvoiceKey, token: str, now: datetime, lease: timedelta, owner_id: ObjectId | None = None) -> Write:
     """pending → processing under a new lease, if the invoice is ready; one attempt more."""
     return _write(
         {**invoice, **ready_filter(now)}, InvoiceStatus.processing, InvoiceStatus.pending, now,
-        sets={"lease": {"owner": token, "until": now + lease}}, **{"$inc": {"attempts": 1}},
+        sets={"lease": {"owner": token, "until": now + lease}}, owner_id=owner_id, **{"$inc": {"attempts": 1}},
     )
 
 
@@ -108,6 +125,7 @@ def renew_leases(tokens: list[str], until: datetime) -> Write:
 def finish(
     invoice: InvoiceKey, token: str, now: datetime, *, extraction: dict[str, Any], search_terms: list[str],
     timings: Timings, duplicate_of: ObjectId | None = None, corrections: dict[str, Any] | None = None,
+    owner_id: ObjectId | None = None,
 ) -> Write:
     """processing → processed with the extraction's result and its terms (`invoice_search_terms`, built in
     the worker process, where the text is), and its review (`core.review`; corrections kept across a
@@ -119,26 +137,27 @@ def finish(
         sets={"lease": None, "timings": timings.model_dump(), "extraction": extraction, "retry_at": None,
               "processed_at": now, "review": review_document(review),
               "summary": event_summary(extraction, corrections)},
-        **{"$addToSet": {"search_terms": {"$each": search_terms}}},
+        owner_id=owner_id, **{"$addToSet": {"search_terms": {"$each": search_terms}}},
     )
 
 
 def retry(
-    invoice: InvoiceKey, token: str, now: datetime, *, error: InvoiceError, retry_at: datetime, timings: Timings
+    invoice: InvoiceKey, token: str, now: datetime, *, error: InvoiceError, retry_at: datetime, timings: Timings,
+    owner_id: ObjectId | None = None,
 ) -> Write:
     """processing → pending after a failure another attempt may fix, not before `retry_at`."""
     return _write(_held(invoice, token), InvoiceStatus.pending, InvoiceStatus.processing, now, error=error,
-                  sets={"lease": None, "timings": timings.model_dump(), "retry_at": retry_at})
+                  sets={"lease": None, "timings": timings.model_dump(), "retry_at": retry_at}, owner_id=owner_id)
 
 
 def fail(
     invoice: InvoiceKey, token: str, now: datetime, *, error: InvoiceError, timings: Timings,
-    duplicate_of: ObjectId | None = None,
+    duplicate_of: ObjectId | None = None, owner_id: ObjectId | None = None,
 ) -> Write:
     """processing → failed for good; a failed invoice needs a person's review."""
     return _write(_held(invoice, token), InvoiceStatus.failed, InvoiceStatus.processing, now, error=error,
                   sets={"lease": None, "timings": timings.model_dump(), "extraction": None, "retry_at": None,
-                        "processed_at": now, "review": _failed_review(error, duplicate_of)})
+                        "processed_at": now, "review": _failed_review(error, duplicate_of)}, owner_id=owner_id)
 
 
 def _failed_review(error: InvoiceError, duplicate_of: ObjectId | None = None) -> dict[str, Any] | None:
@@ -146,11 +165,11 @@ def _failed_review(error: InvoiceError, duplicate_of: ObjectId | None = None) ->
                                      error=error.model_dump()))
 
 
-def hand_back(invoice: InvoiceKey, token: str, now: datetime) -> Write:
+def hand_back(invoice: InvoiceKey, token: str, now: datetime, owner_id: ObjectId | None = None) -> Write:
     """processing → pending, unfinished (the watcher is stopping): not the invoice's fault, so the attempt
     does not count."""
     return _write(_held(invoice, token), InvoiceStatus.pending, InvoiceStatus.processing, now,
-                  sets={"lease": None, "retry_at": None}, **{"$inc": {"attempts": -1}})
+                  sets={"lease": None, "retry_at": None}, owner_id=owner_id, **{"$inc": {"attempts": -1}})
 
 
 def expire_lease(now: datetime, max_lease_expiries: int, *, expiries_left: bool) -> Write:
@@ -185,30 +204,36 @@ def _fresh_start(now: datetime) -> dict[str, Any]:
             "processed_at": None, "review": None}  # the next final write reviews it afresh
 
 
-def requeue(scope: dict[str, Any], previous: InvoiceStatus, now: datetime) -> Write:
+def requeue(scope: dict[str, Any], previous: InvoiceStatus, now: datetime, owner_id: ObjectId | None = None) -> Write:
     """processed/failed → pending for a fresh extraction (reprocess); people's corrections are kept. Matches
-    the invoices of `scope` whose status is still `previous` (the transition records it)."""
+    the invoices of `scope` whose status is still `previous` (the transition records it). `owner_id`: when
+    `scope` is one invoice (its key), its owner, whom the live event goes to."""
     if previous not in REPROCESSABLE:
         raise ValueError(f"a {previous.value} invoice cannot be reprocessed")
-    return _write({**scope, "status": previous.value}, InvoiceStatus.pending, previous, now, sets=_fresh_start(now))
+    return _write({**scope, "status": previous.value}, InvoiceStatus.pending, previous, now, sets=_fresh_start(now),
+                  owner_id=owner_id)
 
 
-def replace_file(invoice: InvoiceKey, previous: InvoiceStatus, now: datetime, *, file: dict[str, Any]) -> Write:
+def replace_file(
+    invoice: InvoiceKey, previous: InvoiceStatus, now: datetime, *, file: dict[str, Any], owner_id: ObjectId | None = None,
+) -> Write:
     """Any status → pending with new bytes (`file`: file_id, content_type, size, sha256, pages, filename). The
     old file's corrections and terms no longer apply."""
     sets = {**_fresh_start(now), **file, "corrections": {},
             "search_terms": invoice_search_terms(filename=file.get("filename"))}
-    return _write(dict(invoice), InvoiceStatus.pending, previous, now, sets=sets)
+    return _write(dict(invoice), InvoiceStatus.pending, previous, now, sets=sets, owner_id=owner_id)
 
 
 def correct(
     invoice: InvoiceKey, now: datetime, *, corrections: dict[str, Any], removed: list[str],
     vendor_name: str | None = None, invoice_number: str | None = None, review: dict[str, Any] | None = None,
+    owner_id: ObjectId | None = None,
 ) -> Write:
     """A person's values (`corrections`: name → stored correction) and withdrawn ones (`removed`), kept beside
     the machine's, with the review they lead to (`core.review`; None: unchanged); never a status change. The
     corrected vendor and number become searchable."""
-    update: dict[str, Any] = {"$set": {"updated_at": now, **{f"corrections.{n}": c for n, c in corrections.items()}}}
+    update: dict[str, Any] = {"$set": {"updated_at": now, **{f"corrections.{n}": c for n, c in corrections.items()},
+                                       **last_event(invoice, owner_id, now)}}
     if review is not None:
         update["$set"]["review"] = review
     if removed:
@@ -216,3 +241,10 @@ def correct(
     if terms := invoice_search_terms(vendor_name=vendor_name, invoice_number=invoice_number):
         update["$addToSet"] = {"search_terms": {"$each": terms}}
     return Write(dict(invoice), update)
+
+
+def deleting(invoice: InvoiceKey, owner_id: ObjectId, now: datetime) -> Write:
+    """Written just before a delete: a delete event carries only the document's key, so this tells the
+    realtime servers whom the `invoice.deleted` that follows goes to. Left behind by a crash before the
+    delete, it changes nothing else."""
+    return Write(dict(invoice), {"$set": last_event(invoice, owner_id, now)})

@@ -1,6 +1,10 @@
 """Taking work: while fewer than `concurrency + prefetch` claims are held, claim the ids the stream offered,
 then the backlog in batches from the database, then sleep until an offer, a due retry, or a sweep wakes it.
-Each claim won is handed to `start_job`."""
+Each claim won is handed to `start_job`.
+
+When the next retry is due is read from the database only when it may have changed (after a backlog read, a
+retry written here, a claim lost), not every time the loop falls idle: an idle loop is the common case of a
+watcher owning a small share of the buckets."""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 
 from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from core.backoff import Backoff, wait_event
-from watcher.queue import Claim, InvoiceQueue, now_ms
+from watcher.queue import Claim, InvoiceQueue, Offer, now_ms
 
 log = logging.getLogger("watcher")
 
@@ -31,18 +36,25 @@ class Claims:
         self.wake = asyncio.Event()
         self._stopping = stopping
         self._start_job, self._hold = start_job, hold
-        self._offered: deque[tuple[ObjectId, ObjectId | None]] = deque()  # (id, org_id when known)
+        self._offered: deque[Offer] = deque()
         self._backlog = True  # the database may hold ready invoices nobody offered: read it
+        self._retry_at: datetime | None = None  # when the earliest waiting retry of its buckets becomes ready
+        self._retry_known = False  # whether `_retry_at` is still what the database would answer
 
-    def offer(self, invoice_id: ObjectId, org_id: ObjectId | None = None) -> None:
+    def offer(self, invoice_id: ObjectId, org_id: ObjectId | None = None, owner_id: ObjectId | None = None) -> None:
         if len(self._offered) < OFFER_LIMIT:
-            self._offered.append((invoice_id, org_id))
+            self._offered.append(Offer(invoice_id, org_id, owner_id))
         else:
             self._backlog = True  # bounded memory: the database keeps the rest
         self.wake.set()
 
     def request_backlog(self) -> None:
         self._backlog = True
+        self.wake.set()
+
+    def retry_scheduled(self) -> None:
+        """A retry was written: when the next one is due must be read again."""
+        self._retry_known = False
         self.wake.set()
 
     async def run(self) -> None:
@@ -70,14 +82,19 @@ class Claims:
                         return None
                     if claim is not None:
                         return claim
+                    self._retry_known = False  # not ready (a retry written elsewhere), or claimed elsewhere
                     continue
                 if self._backlog:
                     self._backlog = False  # cleared first: a request arriving during the read is kept
                     batch = await self.queue.ready_ids(BACKLOG_BATCH)
                     self._offered.extend(batch)
                     self._backlog = self._backlog or len(batch) == BACKLOG_BATCH
+                    self._retry_known = False
                     continue
-                retry_at = await self.queue.next_retry_at()
+                if not self._retry_known:
+                    self._retry_at = await self.queue.next_retry_at()
+                    self._retry_known = True
+                retry_at = self._retry_at
                 backoff.reset()
             except PyMongoError as exc:
                 log.warning("claiming failed (%s); trying again in about %.1f s", exc, backoff.delay)
@@ -94,6 +111,7 @@ class Claims:
             timeout = None if retry_at is None else max(0.0, (retry_at - now_ms()).total_seconds())
             if not await wait_event(self.wake, timeout):
                 self._backlog = True  # a retry came due
+                self._retry_known = False
         return None
 
 

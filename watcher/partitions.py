@@ -23,9 +23,12 @@ from core.models import WatcherHeartbeat, utcnow
 
 BUCKETS = 256
 ALL_BUCKETS = frozenset(range(BUCKETS))
-# While a watcher owns part of the buckets, the shortest time between two empty answers of its change stream
-# (`ChangeFollower.empty_wake_pause`): what keeps the fleet's getMores from growing with every write.
-EMPTY_WAKE_PAUSE = 0.25
+# The longest a partitioned watcher's change stream waits after an early empty answer
+# (`ChangeFollower.max_empty_wake_pause`): an event arriving meanwhile waits at most this long. SecantusDB
+# answers every waiting getMore at each write anywhere; without a pause each of N watchers would ask again
+# after every write, N times the commands for the same work. Never reached on MongoDB, whose empty answers
+# come only at maxAwaitTimeMS.
+MAX_EMPTY_WAKE_PAUSE = 1.0
 
 
 def bucket_of(invoice_id: ObjectId) -> int:
@@ -37,6 +40,12 @@ def buckets_for(watcher_id: str, live: Iterable[str]) -> frozenset[int]:
     members = sorted(set(live) | {watcher_id})
     index, count = members.index(watcher_id), len(members)
     return frozenset(range(index * BUCKETS // count, (index + 1) * BUCKETS // count))
+
+
+def max_empty_wake_pause(live: int) -> float:
+    """A lone watcher sees every change anyway: no pause. One of several waits about the mean time between its
+    own events (`core.changestream`), so the fleet's empty answers stay about as many as its invoices."""
+    return MAX_EMPTY_WAKE_PAUSE if live > 1 else 0.0
 
 
 def bucket_filter(id_path: str, buckets: frozenset[int]) -> dict[str, Any]:

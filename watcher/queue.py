@@ -12,7 +12,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
@@ -34,7 +34,7 @@ PERMANENT_CODES = frozenset(
         WatcherErrorCode.file_missing,
     )
 )
-CLAIM_FIELDS = {"org_id": 1, "file_id": 1, "content_type": 1, "attempts": 1, "queued_at": 1, "duplicate_of": 1, "corrections": 1}
+CLAIM_FIELDS = {"org_id": 1, "owner_id": 1, "file_id": 1, "content_type": 1, "attempts": 1, "queued_at": 1, "duplicate_of": 1, "corrections": 1}
 RETRY_JITTER = 0.1  # ±10 %, so invoices that failed together do not all come back in the same instant
 
 
@@ -42,6 +42,15 @@ def now_ms() -> datetime:
     """Now, at the millisecond precision BSON keeps, so a value written can be matched exactly later."""
     now = datetime.now(timezone.utc)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Offer(NamedTuple):
+    """An invoice to try to claim, with what its offerer knew: `org_id` completes the shard key, `owner_id`
+    names whom the claim's live event goes to."""
+
+    id: ObjectId
+    org_id: ObjectId | None = None
+    owner_id: ObjectId | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Claim:
     # What the review of the final write needs besides the result (core.review)
     duplicate_of: ObjectId | None = None
     corrections: dict[str, Any] = field(default_factory=dict)
+    owner_id: ObjectId | None = None  # whom its live events go to (`transitions.last_event`)
 
     @property
     def key(self) -> transitions.InvoiceKey:
@@ -88,9 +98,12 @@ class InvoiceQueue:
         self.max_lease_expiries = max_lease_expiries
         self.buckets = ALL_BUCKETS  # this watcher's partition (`watcher.partitions`): its backlog reads keep to it
 
-    async def claim(self, invoice_id: ObjectId, org_id: ObjectId | None = None) -> Claim | None:
+    async def claim(
+        self, invoice_id: ObjectId, org_id: ObjectId | None = None, owner_id: ObjectId | None = None
+    ) -> Claim | None:
         """Atomically take `invoice_id` from ready `pending` to `processing` under a new lease. `org_id`, when
-        the offer carried it, completes the shard key (a change event on an unsharded collection lacks it).
+        the offer carried it, completes the shard key (a change event on an unsharded collection lacks it);
+        `owner_id`, when known, goes into the write for its live event.
 
         A conditional update_one, not find_one_and_update: equally atomic (matched_count says who won), and
         on SecantusDB 0.7 find_one_and_update scans the collection (30 ms at 2,000 invoices, 73 ms at 6,000)
@@ -99,7 +112,7 @@ class InvoiceQueue:
         token = f"{self.owner}#{uuid.uuid4().hex[:12]}"
         now = now_ms()
         key = transitions.invoice_key(invoice_id, org_id)
-        write = transitions.claim(key, token, now, self.lease)
+        write = transitions.claim(key, token, now, self.lease, owner_id)
         try:
             result = await self.collection.update_one(write.filter, write.update)
             won: int | None = result.matched_count
@@ -117,16 +130,16 @@ class InvoiceQueue:
             id=document["_id"], org_id=document["org_id"], token=token, file_id=document["file_id"], content_type=document["content_type"],
             attempts=document["attempts"], queued_at=document.get("queued_at") or now, claimed_at=now,
             duplicate_of=document.get("duplicate_of"), corrections=document.get("corrections") or {},
+            owner_id=document.get("owner_id"),
         )
 
-    async def ready_ids(self, limit: int) -> list[tuple[ObjectId, ObjectId]]:
-        """Candidates to claim from the backlog, (id, org_id), oldest first in the (status, retry_at) index's
-        order."""
+    async def ready_ids(self, limit: int) -> list[Offer]:
+        """Candidates to claim from the backlog, oldest first in the (status, retry_at) index's order."""
         cursor = self.collection.find(
-            {**transitions.ready_filter(now_ms()), **bucket_filter("$_id", self.buckets)}, {"_id": 1, "org_id": 1},
-            sort=[("status", 1), ("retry_at", 1)],
+            {**transitions.ready_filter(now_ms()), **bucket_filter("$_id", self.buckets)},
+            {"_id": 1, "org_id": 1, "owner_id": 1}, sort=[("status", 1), ("retry_at", 1)],
         )
-        return [(doc["_id"], doc["org_id"]) async for doc in cursor.limit(limit)]
+        return [Offer(doc["_id"], doc.get("org_id"), doc.get("owner_id")) async for doc in cursor.limit(limit)]
 
     async def renew(self, tokens: list[str]) -> set[str]:
         """Extend the leases of `tokens`; returns the tokens whose lease is no longer ours."""
@@ -157,7 +170,7 @@ class InvoiceQueue:
 
     async def hand_back(self, claim: Claim) -> bool:
         """Give an unfinished claim back to `pending` (shutdown): not the invoice's fault, so no attempt counts."""
-        write = transitions.hand_back(claim.key, claim.token, now_ms())
+        write = transitions.hand_back(claim.key, claim.token, now_ms(), claim.owner_id)
         return (await self.collection.update_one(write.filter, write.update)).modified_count == 1
 
     async def expire_leases(self) -> tuple[int, int]:
@@ -215,6 +228,7 @@ class InvoiceQueue:
             return InvoiceStatus.processed, transitions.finish(
                 claim.key, claim.token, now, extraction=outcome.extraction or {}, search_terms=outcome.search_terms,
                 timings=timings, duplicate_of=claim.duplicate_of, corrections=claim.corrections,
+                owner_id=claim.owner_id,
             )
         failure = outcome if isinstance(outcome, Failure) else Failure.of(outcome)
         if failure.transient and claim.attempts < self.max_attempts:
@@ -223,13 +237,14 @@ class InvoiceQueue:
             error = InvoiceError(code=str(failure.code), message=failure.message)
             return InvoiceStatus.pending, transitions.retry(
                 claim.key, claim.token, now, error=error, retry_at=now + timedelta(seconds=delay), timings=timings,
+                owner_id=claim.owner_id,
             )
         message = failure.message
         if failure.transient:
             message = f"{message.rstrip('.')}. Gave up after {claim.attempts} attempts."
         error = InvoiceError(code=str(failure.code), message=message)
         return InvoiceStatus.failed, transitions.fail(claim.key, claim.token, now, error=error, timings=timings,
-                                                      duplicate_of=claim.duplicate_of)
+                                                      duplicate_of=claim.duplicate_of, owner_id=claim.owner_id)
 
 
 def _ms(delta: timedelta) -> float:

@@ -40,7 +40,7 @@ from watcher import metrics
 from watcher.claims import Claims
 from watcher.jobs import Jobs
 from watcher.maintenance import Maintenance
-from watcher.partitions import ALL_BUCKETS, BUCKETS, EMPTY_WAKE_PAUSE, Membership
+from watcher.partitions import BUCKETS, Membership
 from watcher.pool import WorkerPool
 from watcher.queue import InvoiceQueue, now_ms
 from watcher.stream import InvoiceStream
@@ -175,7 +175,7 @@ class Watcher:
         queue = self._queue
 
         def on_retry() -> None:
-            claims.wake.set()
+            claims.retry_scheduled()
 
         self.jobs = jobs = Jobs(queue, self._database, self.pool, timeout=self.settings.job_timeout_seconds,
                                 capacity=self._capacity, on_retry=on_retry)
@@ -183,10 +183,9 @@ class Watcher:
 
         def on_partition_change(buckets: frozenset[int]) -> None:
             queue.buckets = buckets
-            stream.follower.empty_wake_pause = 0.0 if buckets == ALL_BUCKETS else EMPTY_WAKE_PAUSE
             log.info("watcher %s now owns %d of %d buckets (%d watchers alive)", self.id, len(buckets), BUCKETS,
                      membership.live)
-            stream.follower.reopen()  # from its token, filtered to the new range
+            stream.follow_partition(membership.live)  # reopened from its token, filtered to the new range
             claims.request_backlog()  # what is already pending in the buckets it gained
 
         membership = Membership(self.id, self.group, on_partition_change)

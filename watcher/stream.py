@@ -1,5 +1,5 @@
-"""Finding work through the change stream: inserts and updates to `pending` are offered to the claims, the
-group's resume token is saved about once a second, and the sweep learns which invoices the stream missed.
+"""Finding work through the change stream: inserts and updates to `pending` are offered to the claims, this
+watcher's resume token is saved now and then, and the sweep learns which invoices the stream missed.
 
 Resuming, backing off and unusable tokens are `core.changestream`'s.
 """
@@ -20,7 +20,7 @@ from pymongo.errors import PyMongoError
 from core.changestream import ChangeFollower
 from core.models import InvoiceStatus, WatcherState
 from watcher import metrics
-from watcher.partitions import ALL_BUCKETS, bucket_filter
+from watcher.partitions import ALL_BUCKETS, bucket_filter, max_empty_wake_pause
 from watcher.queue import InvoiceQueue, now_ms
 
 log = logging.getLogger("watcher")
@@ -36,12 +36,21 @@ def stream_pipeline(buckets: frozenset[int] = ALL_BUCKETS) -> list[dict[str, Any
             {"operationType": {"$in": ["invalidate", "drop", "rename", "dropDatabase"]}},
         ]}},
         # `fullDocument.org_id` (inserts) completes the shard key; a sharded collection's documentKey has it too.
-        {"$project": {"operationType": 1, "documentKey": 1, "wallTime": 1, "fullDocument.org_id": 1}},
+        # The owner (of an insert, or from an update's `last_event`) goes into the claim for its live event.
+        {"$project": {"operationType": 1, "documentKey": 1, "wallTime": 1, "fullDocument.org_id": 1,
+                      "fullDocument.owner_id": 1, "last_event": "$updateDescription.updatedFields.last_event"}},
     ]
 
 
-STREAM_AWAIT_MS = 1000  # how long one getMore waits for events: the pace of idle token saves and stop checks
-TOKEN_SAVE_SECONDS = 5.0  # per owner; an older token only re-offers events, whose claims are fenced
+# How long one getMore waits for events. On MongoDB the number of idle getMores of the fleet is
+# watchers / this; a partition change waits for the current one to end (the stream task is cancelled at stop).
+STREAM_AWAIT_MS = 5000
+# Token saves, per owner: after an event was handled, at most this often (an older token only re-offers
+# events, whose claims are fenced) ...
+TOKEN_SAVE_SECONDS = 5.0
+# ... and without one, this often: a token that only skipped others' events costs nothing to replay, but one
+# kept for hours could fall off the oplog.
+IDLE_TOKEN_SAVE_SECONDS = 300.0
 SEEN_LIMIT = 20_000  # ids the stream delivered recently, to tell a missed event from an ordinary backlog
 SWEEP_MIN_AGE = timedelta(seconds=5)  # younger pending invoices may still be on their way through the stream
 SWEEP_LIMIT = 1_000
@@ -83,19 +92,26 @@ class InvoiceStream:
 
     def __init__(
         self, queue: InvoiceQueue, token_key: str, resume_token: Mapping[str, Any] | None, stopping: asyncio.Event, *,
-        offer: Callable[[ObjectId, ObjectId | None], None], request_backlog: Callable[[], None],
+        offer: Callable[[ObjectId, ObjectId | None, ObjectId | None], None], request_backlog: Callable[[], None],
     ) -> None:
         self.token_key = token_key
         self.audit = StreamAudit()
         self._offer, self._request_backlog = offer, request_backlog
         self._saved_token = resume_token
         self._saved_at = time.monotonic()
+        self._handled_since_save = False
         self._restarts_counted = 0
         self.follower = ChangeFollower(
             f"watcher {token_key!r}", queue.collection, lambda: stream_pipeline(queue.buckets), self._handle,
             resume_after=resume_token, stopping=stopping, on_open=self._opened, on_progress=self._progress,
             on_reset=self._forget_token, max_await_time_ms=STREAM_AWAIT_MS,
         )
+
+    def follow_partition(self, live: int) -> None:
+        """The bucket range changed (`live` watchers now): reopen the stream from its token, filtered to the
+        new range, pausing after early empty answers when it shares the work."""
+        self.follower.max_empty_wake_pause = max_empty_wake_pause(live)
+        self.follower.reopen()
 
     async def run(self) -> None:
         await self.follower.run()
@@ -111,7 +127,9 @@ class InvoiceStream:
             key = change["documentKey"]
             invoice_id = key["_id"]
             self.audit.delivered(invoice_id)
-            self._offer(invoice_id, key.get("org_id") or (change.get("fullDocument") or {}).get("org_id"))
+            self._handled_since_save = True
+            parties = change.get("fullDocument") or change.get("last_event") or {}
+            self._offer(invoice_id, key.get("org_id") or parties.get("org_id"), parties.get("owner_id"))
         else:
             log.warning("change stream event %r on the invoices collection", change["operationType"])
 
@@ -119,9 +137,11 @@ class InvoiceStream:
         if (restarts := self.follower.restarts) != self._restarts_counted:
             metrics.STREAM_RESTARTS.labels("interrupted").inc(restarts - self._restarts_counted)
             self._restarts_counted = restarts
-        if self.follower.resume_token != self._saved_token and time.monotonic() - self._saved_at >= TOKEN_SAVE_SECONDS:
+        if self.follower.resume_token == self._saved_token:
+            return
+        since_save = time.monotonic() - self._saved_at
+        if since_save >= (TOKEN_SAVE_SECONDS if self._handled_since_save else IDLE_TOKEN_SAVE_SECONDS):
             await self.save_token()
-            self._saved_at = time.monotonic()
 
     async def save_token(self) -> None:
         token = self.follower.resume_token
@@ -129,6 +149,8 @@ class InvoiceStream:
             {"_id": self.token_key}, {"$set": {"resume_token": token, "updated_at": now_ms()}}, upsert=True
         )
         self._saved_token = token
+        self._saved_at = time.monotonic()
+        self._handled_since_save = False
 
     async def _forget_token(self) -> None:
         """The stored token is of no use any more: delete it, and let the backlog read catch what fell between."""

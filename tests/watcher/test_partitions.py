@@ -32,7 +32,7 @@ async def test_backlog_reads_keep_to_the_watchers_buckets(db):
     seen: list[ObjectId] = []
     for half in halves:
         queue.buckets = half
-        found = [invoice_id for invoice_id, _ in await queue.ready_ids(100)]
+        found = [offer.id for offer in await queue.ready_ids(100)]
         assert all(bucket_of(invoice_id) in half for invoice_id in found)
         seen += found
     assert sorted(seen) == sorted(ids)

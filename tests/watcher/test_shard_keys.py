@@ -55,8 +55,8 @@ async def test_every_write_of_one_invoice_carries_the_shard_key(db, settings: Se
         queue = InvoiceQueue(Invoice.get_pymongo_collection(), "w", lease_seconds=30, max_attempts=3,
                              retry_base_seconds=10)
         backlog = await queue.ready_ids(10)
-        assert {org for _, org in backlog} == {ORG}
-        claims = [await queue.claim(invoice_id, org) for invoice_id, org in backlog]
+        assert {offer.org_id for offer in backlog} == {ORG}
+        claims = [await queue.claim(offer.id, offer.org_id) for offer in backlog]
         assert all(claims)
         await queue.renew([claim.token for claim in claims])
         await queue.finish(claims[0], DONE, now_ms())
@@ -81,12 +81,12 @@ async def test_every_write_of_one_invoice_carries_the_shard_key(db, settings: Se
         await client.close()
 
 
-async def test_the_stream_offers_each_insert_with_its_org_id(db):
-    offers: list[tuple[Any, Any]] = []
+async def test_the_stream_offers_each_insert_with_its_org_id_and_owner(db):
+    offers: list[tuple[Any, Any, Any]] = []
     stopping = asyncio.Event()
     stream = InvoiceStream(InvoiceQueue(Invoice.get_pymongo_collection(), "w", lease_seconds=30, max_attempts=3,
                                         retry_base_seconds=10), "group", None, stopping,
-                           offer=lambda invoice_id, org_id: offers.append((invoice_id, org_id)),
+                           offer=lambda invoice_id, org_id, owner_id: offers.append((invoice_id, org_id, owner_id)),
                            request_backlog=lambda: None)
     task = asyncio.create_task(stream.run())
     try:
@@ -96,7 +96,8 @@ async def test_the_stream_offers_each_insert_with_its_org_id(db):
             if len(offers) == len(ids):
                 break
             await asyncio.sleep(0.05)
-        assert offers == [(invoice_id, ORG) for invoice_id in ids]
+        owners = {doc["_id"]: doc["owner_id"] async for doc in db["invoices"].find({}, {"owner_id": 1})}
+        assert offers == [(invoice_id, ORG, owners[invoice_id]) for invoice_id in ids]
     finally:
         stopping.set()
         await asyncio.wait_for(task, 10)
