@@ -93,7 +93,9 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
 
 
-def _print_report(directory: Path, report: Report) -> None:
+def _print_report(directory: Path, report: Report, *, misses: bool = False) -> None:
+    if misses:
+        _print_misses(report)
     table = Table(title=f"{directory} — {len(report.outcomes)} documents", title_justify="left")
     for column in ("field", "labelled", "coverage", "accuracy", f"accuracy (conf ≥ {CONFIDENT})", "token F1"):
         table.add_column(column, justify="left" if column == "field" else "right")
@@ -128,6 +130,23 @@ def _print_report(directory: Path, report: Report) -> None:
     for outcome in report.outcomes:
         if outcome.error:
             console.print(f"  [red]{outcome.file}: {outcome.error}[/red]")
+
+
+def _print_misses(report: Report) -> None:
+    """Every labelled value not matched: what was expected, what came out and how sure it was, most
+    confident first (a confident wrong value is the costliest kind)."""
+    rows = [(o.file, v) for o in report.outcomes for v in o.verdicts if not v.correct]
+    if not rows:
+        return
+    rows.sort(key=lambda row: (-(row[1].confidence or 0.0), row[1].field, row[0]))
+    table = Table(title=f"misses ({len(rows)}), most confident first", title_justify="left")
+    for column in ("file", "field", "expected", "predicted", "confidence"):
+        table.add_column(column, justify="right" if column == "confidence" else "left", overflow="fold")
+    for file, verdict in rows:
+        note = " (day/month guessed by the label)" if verdict.swapped else ""
+        table.add_row(file, verdict.field, verdict.expected, (verdict.predicted or "[dim]—[/dim]") + note,
+                      "" if verdict.confidence is None else f"{verdict.confidence:.2f}")
+    console.print(table)
 
 
 def _print_calibration(report: Report) -> None:
@@ -169,6 +188,7 @@ def eval_command(
         "--cv", min=2, help="Grouped K-fold (by vendor): out-of-fold figures of the trained choice. Needs --text-cache "
         "laid out as bench/ocr_cache.py writes it (<root>/<engine>/<dataset>); the other dev sets' caches there train too.",
     )] = None,
+    misses: Annotated[bool, typer.Option("--misses", help="Also list every labelled value not matched, most confident first.")] = False,
 ) -> None:
     """Measure extraction accuracy on a labelled set and print per-field figures (exact match after
     normalisation, coverage, accuracy of confident values, token F1, seconds per page)."""
@@ -188,7 +208,7 @@ def eval_command(
             with console.status(f"training {cv} fold models"):
                 report = evaluate_cross_validated(directory, text_cache, cv, limit=limit)
             console.print(f"[bold]cross-validated ({cv} folds, grouped by vendor): out-of-fold figures[/bold]")
-            _print_report(directory, report)
+            _print_report(directory, report, misses=misses)
             if json_out is not None:
                 _write_json(json_out, report.to_json())
                 console.print(f"figures written to {json_out}")
@@ -205,7 +225,7 @@ def eval_command(
             progress.update(task, advance=1, file=outcome.file)
 
         report = evaluate(documents, options, workers=workers, text_cache=text_cache, on_done=done)
-    _print_report(directory, report)
+    _print_report(directory, report, misses=misses)
     if json_out is not None:
         _write_json(json_out, report.to_json())
         console.print(f"figures written to {json_out}")

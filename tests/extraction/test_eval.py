@@ -77,6 +77,14 @@ def test_eval_prints_the_table_and_writes_the_json_contract(labelled_set: Path, 
     assert "token_f1" not in fields["total"]
 
 
+def test_eval_lists_the_misses_when_asked(labelled_set: Path) -> None:
+    run = invoicer("eval", str(labelled_set), "--misses")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "misses (1)" in run.stdout  # the vendor labelled "Lieferant AG", printed "Lieferant GmbH"
+    assert "Lieferant AG" in run.stdout and "lieferant.pdf" in run.stdout
+    assert "misses (" not in invoicer("eval", str(labelled_set)).stdout
+
+
 def test_eval_limit_and_workers(labelled_set: Path, tmp_path: Path) -> None:
     out = tmp_path / "eval.json"
     run = invoicer("eval", str(labelled_set), "--limit", "1", "--workers", "2", "--json", str(out))
