@@ -2,7 +2,10 @@
 a 300-dpi rendering for OCR where it does not, and the embedded e-invoice XML if there is one.
 
 Coordinates of text-layer words are PDF points with the origin at the top-left of the page as
-displayed (page rotation applied), the same convention as OCR pixel boxes.
+displayed (page rotation applied), the same convention as OCR pixel boxes. Where the text runs
+sideways or upside down as displayed (a page drawn upright and marked /Rotate 90), the words are
+read on the page turned so that they run left to right, and the page's transform takes their boxes
+back to the page as displayed, as for an OCR'd page turned upright.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import ctypes
 import math
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from lxml import etree
 
-from extraction.models import BBox, Page, Word
+from extraction.models import Affine, BBox, Page, PageTransform, Word
 from extraction.geometry import union_box
 from extraction.ocr.layout import Segment, build_lines
 
@@ -58,6 +62,9 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
         return None
 
     to_display = _display_transform(page)
+    width, height = page.get_size()  # pdfium's size is the displayed one (/Rotate applied)
+    chars = [(text, to_display(box) if text and not text.isspace() else box) for text, box in chars]
+    to_reading, reading_size, transform = _reading_frame(chars, width, height)
     segments: list[Segment] = []
     words: list[Word] = []
     letters: list[str] = []
@@ -84,7 +91,7 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
         if text.isspace():
             end_word()
             continue
-        box = to_display(box)
+        box = to_reading(box)
         if previous is not None:
             height = max(1.0, box[3] - box[1], previous[3] - previous[1])
             gap = box[0] - previous[2]
@@ -97,9 +104,56 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> Page | None:
         boxes.append(box)
         previous = box
     end_segment()
+    return Page(
+        number=number, width=reading_size[0], height=reading_size[1], lines=build_lines(segments),
+        source="pdf_text", engine="pdfium", transform=transform,
+    )
 
-    width, height = page.get_size()  # pdfium's size is the displayed one (/Rotate applied)
-    return Page(number=number, width=width, height=height, lines=build_lines(segments), source="pdf_text", engine="pdfium")
+
+def _reading_frame(
+    chars: list[tuple[str, BBox]], width: float, height: float
+) -> tuple[Callable[[BBox], BBox], tuple[float, float], PageTransform | None]:
+    """The frame the page's text reads left to right in: the displayed page itself, or the page turned by
+    a quarter or a half when its text runs down, up or right to left as displayed (a page drawn upright
+    and marked /Rotate, or drawn sideways). Returns the map of displayed boxes into that frame, its size,
+    and the transform that takes its boxes back to the displayed page (None when it is the page)."""
+    votes = {"right": 0, "down": 0, "left": 0, "up": 0}
+    previous: BBox | None = None
+    for text, box in chars:
+        if not text or text.isspace():
+            previous = None if not text or text in "\r\n" else previous
+            continue
+        if previous is not None:
+            dx = (box[0] + box[2] - previous[0] - previous[2]) / 2
+            dy = (box[1] + box[3] - previous[1] - previous[3]) / 2
+            if abs(dx) > abs(dy):
+                votes["right" if dx > 0 else "left"] += 1
+            elif abs(dy) > abs(dx):
+                votes["down" if dy > 0 else "up"] += 1
+        previous = box
+    direction = max(votes, key=lambda d: (votes[d], d == "right"))
+    if direction == "right" or votes[direction] <= 2 * votes["right"]:
+        return (lambda box: box), (width, height), None
+    # reading (x', y') -> displayed (x, y), as an affine map (a, b, c, d, e, f): x = a x' + b y' + c, y = d x' + e y' + f
+    to_display: Affine = {
+        "down": (0.0, -1.0, width, 1.0, 0.0, 0.0),  # text runs down: turn the page a quarter counter-clockwise
+        "up": (0.0, 1.0, 0.0, -1.0, 0.0, height),  # text runs up: a quarter clockwise
+        "left": (-1.0, 0.0, width, 0.0, -1.0, height),  # upside down
+    }[direction]
+    size = (width, height) if direction == "left" else (height, width)
+    transform = PageTransform(width=width, height=height, matrix=to_display)
+    a, b, c, d, e, f = to_display
+    det = a * e - b * d
+
+    def to_reading(box: BBox) -> BBox:
+        xs, ys = [], []
+        for x in (box[0], box[2]):
+            for y in (box[1], box[3]):
+                xs.append((e * (x - c) - b * (y - f)) / det)
+                ys.append((a * (y - f) - d * (x - c)) / det)
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    return to_reading, size, transform
 
 
 def render_page(page: pdfium.PdfPage, max_pixels: int, dpi: int = RENDER_DPI) -> np.ndarray:

@@ -227,3 +227,28 @@ def test_a_turned_pdf_page_has_its_boxes_on_the_page_as_displayed() -> None:
     assert [(size.width, size.height) for size in scan.page_sizes] == landscape
     assert [(size.width, size.height) for size in text.page_sizes] == landscape
     assert_on(scan.fields.total.bbox, drawn)
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_text_layer_displayed_sideways_is_read_the_way_its_text_runs(degrees: int) -> None:
+    """A PDF drawn upright and marked /Rotate shows its text sideways (or upside down): the text layer is
+    read on the page turned so that the text runs left to right, and the boxes are on the page as displayed."""
+    document = pdfium.PdfDocument(invoice_pdf())
+    try:
+        document[0].set_rotation(degrees)
+        out = io.BytesIO()
+        document.save(out)
+    finally:
+        document.close()
+    result = read_total(out.getvalue())
+    assert result.method == "pdf_text"
+    assert result.fields.invoice_number is not None and result.fields.invoice_number.value == "INV-1001"
+    assert result.fields.vendor_name is not None and result.fields.vendor_name.value == "ACME Office Supplies Ltd"
+    x0, y0, x1, y1 = invoice_total()
+    width, height = A4
+    drawn = {
+        90: (height - y1, x0, height - y0, x1),  # a quarter clockwise: the left edge becomes the top
+        180: (width - x1, height - y1, width - x0, height - y0),
+        270: (y0, width - x1, y1, width - x0),
+    }[degrees]
+    assert_on(result.fields.total.bbox, drawn)
