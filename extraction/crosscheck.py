@@ -21,7 +21,8 @@ _ARITHMETIC_CONFIDENCE = 0.9
 _MONEY = ("subtotal", "tax", "total")
 
 
-def _same(name: str, a: object, b: object) -> bool:
+def same_value(name: str, a: object, b: object) -> bool:
+    """Whether two readings of a field name the same value (names without case, spaces or punctuation)."""
     if isinstance(a, str) and isinstance(b, str):
         squash = (lambda s: re.sub(r"[\s.,\-#]", "", s.casefold())) if name != "vendor_address" else str.casefold
         return squash(a) == squash(b)
@@ -74,8 +75,10 @@ def _line_items(rule: InvoiceFields, llm: InvoiceFields, merged: dict[str, Field
     return rule.line_items or llm.line_items
 
 
-def merge(rule: InvoiceFields, llm: InvoiceFields) -> tuple[InvoiceFields, list[str]]:
-    """One set of fields from both parsers, and a warning for each field they disagree on."""
+def merge(rule: InvoiceFields, llm: InvoiceFields, *, settled: frozenset[str] = frozenset()) -> tuple[InvoiceFields, list[str]]:
+    """One set of fields from both parsers, and a warning for each field they disagree on. `settled`: fields
+    whose confidence already weighs the LLM's answer (the trained choice's, `extraction.choice.with_llm`);
+    they keep the rules' value and confidence unless the arithmetic decides otherwise."""
     merged: dict[str, FieldValue | None] = {}
     warnings: list[str] = []
     disagreements: list[str] = []
@@ -83,11 +86,11 @@ def merge(rule: InvoiceFields, llm: InvoiceFields) -> tuple[InvoiceFields, list[
         ours, theirs = getattr(rule, name), getattr(llm, name)
         if ours is None or theirs is None:
             merged[name] = ours or theirs
-        elif _same(name, ours.value, theirs.value):
-            merged[name] = _agree(ours, theirs)
+        elif same_value(name, ours.value, theirs.value):
+            merged[name] = ours if name in settled else _agree(ours, theirs)
         else:
             disagreements.append(name)
-            merged[name] = _lowered(ours if ours.confidence >= theirs.confidence else theirs)
+            merged[name] = ours if name in settled else _lowered(ours if ours.confidence >= theirs.confidence else theirs)
     if any(name in disagreements for name in _MONEY):
         decided = _money_by_arithmetic(rule, llm)
         if decided is not None:

@@ -326,9 +326,9 @@ def _assemble(*page_sets: dict[int, Page]) -> DocumentText:
     return DocumentText(pages=[merged[n] for n in sorted(merged)])
 
 
-def _parse(document: DocumentText, timing: Timing) -> InvoiceFields:
+def _parse(document: DocumentText, timing: Timing, *, llm: InvoiceFields | None = None) -> InvoiceFields:
     mark = perf_counter()
-    fields = parse_fields(document)
+    fields = parse_fields(document) if llm is None else parse_fields(document, llm=llm)
     timing.parse_ms += (perf_counter() - mark) * 1000
     return fields
 
@@ -336,8 +336,11 @@ def _parse(document: DocumentText, timing: Timing) -> InvoiceFields:
 def _llm_opinion(
     document: DocumentText, fields: InvoiceFields, options: ExtractionOptions, timing: Timing
 ) -> tuple[InvoiceFields, list[str]]:
-    """Cross-check with the LLM; if it cannot answer, keep the rule-based fields and say so."""
+    """The LLM's reading as one more piece of evidence: the trained choice weighs its answer on each field it
+    chooses, then the cross-check fills what only the LLM found and lets the arithmetic decide the money
+    fields. If it cannot answer, keep the rule-based fields and say so."""
     # Imported here: the openai client adds ~40 MB to every worker, and most never use an LLM.
+    from extraction.choice import learned_fields
     from extraction.crosscheck import merge
     from extraction.llm import llm_parse
 
@@ -349,7 +352,8 @@ def _llm_opinion(
         return fields, [f"The LLM could not be used ({exc}); the fields come from the rule-based parser only."]
     finally:
         timing.llm_ms += (perf_counter() - mark) * 1000
-    return merge(fields, llm_fields)
+    weighed = _parse(document, timing, llm=llm_fields)
+    return merge(weighed, llm_fields, settled=learned_fields())
 
 
 def _method(document: DocumentText) -> str:

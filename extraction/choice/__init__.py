@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from extraction.choice.candidates import FINDERS, Candidate, all_candidates
-from extraction.choice.model import ChoiceModel, FieldModel, default_model, logit
-from extraction.models import InvoiceFields
+from extraction.choice.model import MAX_CONFIDENCE, ChoiceModel, FieldModel, default_model, logit
+from extraction.models import FieldValue, InvoiceFields
 from extraction.parsing import RuleReading
 
 
@@ -23,8 +23,9 @@ MIN_CONFIDENCE = 0.3
 _MAX_MARGIN = 12.0
 
 
-def choose(reading: RuleReading, model: ChoiceModel | None = None) -> InvoiceFields:
-    """The fields with the trained model's choice and calibrated confidence."""
+def choose(reading: RuleReading, model: ChoiceModel | None = None, *, llm: InvoiceFields | None = None) -> InvoiceFields:
+    """The fields with the trained model's choice and calibrated confidence. With an LLM's reading of the
+    same document (`llm`), its answer is one more piece of evidence on each chosen value (`with_llm`)."""
     model = model or default_model()
     if model is None:
         return reading.fields
@@ -35,11 +36,43 @@ def choose(reading: RuleReading, model: ChoiceModel | None = None) -> InvoiceFie
         if best is None:
             continue  # nothing printed to choose from: the rules' value (if any, e.g. an implied currency) stands
         candidate, confidence = best
+        if llm is not None:
+            confidence = with_llm(name, candidate.value, confidence, getattr(llm, name))
         if confidence < MIN_CONFIDENCE and getattr(reading.fields, name) is None:
             update[name] = None  # a guess the rules did not make either, and rarely right: leave it empty
             continue
         update[name] = candidate.field_value(confidence, reading)
     return reading.fields.model_copy(update=update)
+
+
+def learned_fields() -> frozenset[str]:
+    """The fields the committed model chooses (none when no model has been trained)."""
+    model = default_model()
+    return frozenset(model.fields) if model is not None else frozenset()
+
+
+# The dev sets hold no LLM answers, so how much an LLM's word is worth cannot be learned from them; it is
+# a stated prior instead: an LLM that names the right value this often, and that, when wrong, repeats
+# the choice's wrong value this often (both read the same text, so they share its misreadings).
+LLM_ACCURACY = 0.9
+LLM_SHARED_ERROR = 0.5
+
+
+def with_llm(name: str, chosen: object, confidence: float, answer: FieldValue | None) -> float:
+    """The chosen value's confidence after the LLM's answer for the field, by Bayes' rule with the prior
+    above: agreement multiplies the odds of being right by accuracy / (shared error rate of a wrong LLM),
+    disagreement by (1 - accuracy) / (1 - that); no answer changes nothing."""
+    from extraction.crosscheck import same_value
+
+    if answer is None:
+        return confidence
+    wrong_llm_agrees = (1 - LLM_ACCURACY) * LLM_SHARED_ERROR
+    if same_value(name, chosen, answer.value):
+        ratio = LLM_ACCURACY / wrong_llm_agrees
+    else:
+        ratio = (1 - LLM_ACCURACY) / (1 - wrong_llm_agrees)
+    odds = confidence / max(1e-9, 1 - confidence) * ratio
+    return min(MAX_CONFIDENCE, odds / (1 + odds))
 
 
 def pick(field_model: FieldModel, candidates: list[Candidate]) -> tuple[Candidate, float] | None:
@@ -71,4 +104,4 @@ def best_candidate(
     return candidates[index], best, context
 
 
-__all__ = ["FINDERS", "best_candidate", "choose", "pick"]
+__all__ = ["FINDERS", "best_candidate", "choose", "learned_fields", "pick", "with_llm"]

@@ -95,15 +95,16 @@ class RuleReading:
     vendors: list[VendorOption] = field(default_factory=list)  # the likeliest vendor names, best first
 
 
-def parse_fields(doc: DocumentText) -> InvoiceFields:
+def parse_fields(doc: DocumentText, *, llm: InvoiceFields | None = None) -> InvoiceFields:
     """Read every invoice field from the document's words and their positions: the rules find and
-    describe candidates, the trained choice (`extraction.choice`) picks among them and calibrates."""
+    describe candidates, the trained choice (`extraction.choice`) picks among them and calibrates
+    (weighing an LLM's answer for the same document, when there is one)."""
     reading = read_with_rules(doc)
     if reading is None:
         return InvoiceFields()
     from extraction.choice import choose  # the choice builds on this package
 
-    return choose(reading)
+    return choose(reading, llm=llm)
 
 
 def read_with_rules(doc: DocumentText) -> RuleReading | None:

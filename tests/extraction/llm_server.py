@@ -3,6 +3,7 @@
 It speaks `POST /v1/chat/completions`; the requested model name picks the behaviour, so one process
 serves every test:
   ok             a valid answer (the test invoice's fields)
+  disagrees      a valid answer with another invoice number
   no-schema      rejects response_format json_schema with 400, answers json_object requests
   invalid-json   200 with content that is not JSON
   wrong-schema   200 with JSON that does not follow the schema
@@ -83,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
             requests_seen.append({"model": model, "response_format": response_format})
         if model == "ok":
             self._send(200, completion(json.dumps(ANSWER)))
+        elif model == "disagrees":
+            self._send(200, completion(json.dumps(ANSWER | {"invoice_number": "INV-9999"})))
         elif model == "no-schema":
             if response_format == "json_schema":
                 error = {"message": "response_format json_schema is not supported by this server", "type": "invalid_request_error"}

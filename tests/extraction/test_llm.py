@@ -14,8 +14,11 @@ import httpx
 import pytest
 
 from extraction import extract
+from extraction.choice import with_llm
+from extraction.choice.model import MAX_CONFIDENCE
 from extraction.crosscheck import merge
 from extraction.llm import LLMError, answer_schema, llm_parse
+from extraction.parsing import parse_fields
 from extraction.models import DocumentText, ExtractionOptions, FieldValue, InvoiceFields, Line, Page, Word
 from tests.extraction.conftest import invoice_pdf
 
@@ -122,6 +125,41 @@ def test_extraction_with_an_agreeing_llm_raises_confidence(llm_url: str) -> None
     assert checked.fields.total.confidence >= plain.fields.total.confidence
     assert checked.fields.total.source == "pdf_text"  # the rule-based value keeps where it was read
     assert not any("disagree" in warning for warning in checked.warnings)
+
+
+def test_a_disagreeing_llm_lowers_the_choice_s_confidence_and_says_so(llm_url: str) -> None:
+    plain = extract(invoice_pdf(), "application/pdf")
+    checked = extract(invoice_pdf(), "application/pdf", options=options(llm_url, "disagrees"))
+    assert checked.ok and plain.fields.invoice_number is not None and checked.fields.invoice_number is not None
+    assert checked.fields.invoice_number.value == "INV-1001"  # printed and chosen; the LLM's word alone does not win
+    assert checked.fields.invoice_number.confidence < plain.fields.invoice_number.confidence
+    assert checked.fields.invoice_number.confidence == pytest.approx(
+        with_llm("invoice_number", "INV-1001", plain.fields.invoice_number.confidence,
+                 FieldValue(value="INV-9999", confidence=0.6, source="llm")), abs=0.001)
+    assert any("disagree on invoice number" in warning for warning in checked.warnings)
+    assert checked.fields.total is not None and plain.fields.total is not None
+    assert checked.fields.total.value == plain.fields.total.value  # agreed on: surer, never lower
+    assert checked.fields.total.confidence >= plain.fields.total.confidence
+
+
+def test_the_llm_s_word_moves_a_choice_by_the_stated_prior() -> None:
+    answer = FieldValue(value=Decimal("120.00"), confidence=0.6, source="llm")
+    other = FieldValue(value=Decimal("12.00"), confidence=0.6, source="llm")
+    assert with_llm("total", Decimal("120.00"), 0.7, None) == 0.7  # no answer: no change
+    agreed, disagreed = with_llm("total", Decimal("120.00"), 0.7, answer), with_llm("total", Decimal("120.00"), 0.7, other)
+    assert 0.7 < agreed <= MAX_CONFIDENCE and disagreed < 0.7
+    # odds x 0.9 / (0.1 x 0.5) = 18 when they agree, x 0.1 / 0.95 when they do not
+    assert agreed == pytest.approx(0.7 * 18 / (0.7 * 18 + 0.3))
+    assert disagreed == pytest.approx(0.7 * (0.1 / 0.95) / (0.7 * (0.1 / 0.95) + 0.3))
+    assert with_llm("total", Decimal("120.00"), 0.99, answer) == MAX_CONFIDENCE
+    assert with_llm("vendor_name", "ACME Office Supplies Ltd.", 0.5,
+                    FieldValue(value="acme office supplies ltd", confidence=0.6, source="llm")) > 0.5
+
+
+def test_without_an_llm_answer_the_choice_is_unchanged() -> None:
+    assert parse_fields(INVOICE) == parse_fields(INVOICE, llm=None)
+    weighed = parse_fields(INVOICE, llm=InvoiceFields())  # an LLM that found nothing
+    assert weighed == parse_fields(INVOICE)
 
 
 def test_the_schema_is_strict() -> None:
