@@ -121,6 +121,8 @@ class ChangeFollower:
                 if change is not None and change.get("operationType") != "invalidate":
                     try:
                         await self._handle(change)
+                    except PyMongoError:
+                        raise  # the database is away: the stream reopens from before this change, handled again
                     except Exception:  # one bad event must not stop the others
                         log.exception("%s: could not handle change %s", self.name, change.get("documentKey"))
                 self.resume_token = stream.resume_token or self.resume_token

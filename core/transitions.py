@@ -13,7 +13,7 @@ emits `previous_status` and replays what a reconnecting client missed. A person'
 never changes the status.
 
 Every write that makes a live event names, when its writer knows them, whom the event goes to: `last_event`
-(`{at, owner_id, org_id}`, new with every event, so it is always among the change's `updatedFields`). The
+(`{id, at, owner_id, org_id}`, new with every event, so it is always among the change's `updatedFields`). The
 realtime stream then needs no lookup of the document (`realtime.stream`); a delete, which carries nothing,
 is preceded by `deleting`.
 """
@@ -57,12 +57,12 @@ class Write:
 
 def last_event(invoice: InvoiceKey, owner_id: ObjectId | None, now: datetime) -> dict[str, Any]:
     """The `$set` naming whom this write's live event goes to; empty when the writer does not know both (the
-    realtime server then looks them up). `at` makes it differ from the previous one: a `$set` of an unchanged
-    value is not in a change's `updatedFields`."""
+    realtime server then looks them up). `id`, new each time, makes it differ from the previous one even
+    within a millisecond: a `$set` of an unchanged value is not in a change's `updatedFields`."""
     org_id = invoice.get("org_id")
     if owner_id is None or org_id is None:
         return {}
-    return {"last_event": {"at": now, "owner_id": owner_id, "org_id": org_id}}
+    return {"last_event": {"id": ObjectId(), "at": now, "owner_id": owner_id, "org_id": org_id}}
 
 
 def status_change(

@@ -153,8 +153,11 @@ def _corrected_fields(changes: Mapping[str, Any], removed: Iterable[str]) -> lis
 class ChangeTranslator:
     """Turns projected change events into client events.
 
-    Remembers the owner and org of recently seen invoices (bounded LRU), because a delete
-    event carries only the `_id` unless the collection keeps pre-images.
+    Whom an event goes to comes from the change itself: an insert's document, an update's `last_event`
+    (`core.transitions.last_event`), or the document the tailer read for a writer that did not name them.
+    The owner and org of recently seen invoices are remembered (bounded LRU), because a delete event
+    carries only the `_id` unless the collection keeps pre-images (the delete's `last_event` write, just
+    before it, is what teaches them).
     """
 
     def __init__(self, remember: int = 100_000) -> None:
@@ -180,7 +183,7 @@ class ChangeTranslator:
         written_at = change.get("wallTime") or datetime.now(timezone.utc)
         if operation == "delete":
             return self._deleted(invoice_id, change.get("fullDocumentBeforeChange"), written_at)
-        parties = self._learn(invoice_id, document)
+        parties = self._learn(invoice_id, document or change.get("last_event"))
         if parties is None:
             return []  # deleted before we could look it up, and never seen: nobody to tell
         owner_id, org_id = parties

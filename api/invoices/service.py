@@ -3,41 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import json
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from beanie import PydanticObjectId
-from bson import ObjectId
-from bson.errors import InvalidId
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DocumentTooLarge, WriteError
 
 from api.invoices.files import escaped_filename, safe_filename
-from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic, InvoiceSummary, SortKey
+from api.invoices.schemas import CORRECTABLE, LINE_ITEMS, InvoicePublic
 from api.review.service import reviewed
 from core import stats, storage, transitions
 from core.bson_codec import from_bson, to_bson
 from core.config import Settings
-from core.models import FINAL_STATUSES, Invoice, InvoiceBase, InvoiceStatus, Role, User, utcnow
-from core.review import ReviewState
-from core.search import invoice_search_terms, tokens
+from core.models import FINAL_STATUSES, Invoice, InvoiceBase, Role, User, utcnow
+from core.search import invoice_search_terms
 from extraction.models import FIELD_NAMES, ExtractionResult
 from extraction.upload_check import CheckedUpload
 
 # Server error codes for a document (or an update's result) over MongoDB's 16 MB limit.
 _TOO_LARGE_CODES = {10334, 17419, 17420, 10329}
 MONEY_DECIMALS = 4
-
-
-class BadCursor(ValueError):
-    pass
 
 
 class BadCorrection(ValueError):
@@ -93,7 +84,8 @@ async def requeue(invoice: Invoice) -> Invoice:
         return invoice  # queued already, or being processed: its result is on its way
     now = utcnow()
     await stats.mark_dirty(invoice.org_id, invoice.processed_at)  # it leaves the day it was processed on
-    write = transitions.requeue(transitions.invoice_key(invoice.id, invoice.org_id), invoice.status, now)
+    write = transitions.requeue(transitions.invoice_key(invoice.id, invoice.org_id), invoice.status, now,
+                                invoice.owner_id)
     await Invoice.get_pymongo_collection().update_one(write.filter, write.update)
     return await Invoice.find_one(transitions.invoice_key(invoice.id, invoice.org_id))  # type: ignore[return-value]
 
@@ -106,7 +98,8 @@ async def replace_file(
     file_id = await storage.put_file(database, data, filename or invoice.filename, checked.content_type, sha256)
     now = utcnow()
     await stats.mark_dirty(invoice.org_id, invoice.processed_at)  # it leaves the day it was processed on
-    write = transitions.replace_file(transitions.invoice_key(invoice.id, invoice.org_id), invoice.status, now, file={
+    write = transitions.replace_file(transitions.invoice_key(invoice.id, invoice.org_id), invoice.status, now,
+                                     owner_id=invoice.owner_id, file={
         "file_id": file_id, "content_type": checked.content_type, "size": len(data), "sha256": sha256,
         "pages": checked.pages, "filename": filename or invoice.filename,
         "original_filename": escaped_filename(sent_filename) if sent_filename else invoice.original_filename,
@@ -121,7 +114,10 @@ async def replace_file(
 
 async def delete(database: AsyncDatabase, invoice: Invoice) -> None:
     await stats.mark_dirty(invoice.org_id, invoice.created_at, invoice.processed_at)
-    await Invoice.get_pymongo_collection().delete_one(transitions.invoice_key(invoice.id, invoice.org_id))
+    key = transitions.invoice_key(invoice.id, invoice.org_id)
+    stamp = transitions.deleting(key, invoice.owner_id, utcnow())  # a delete event carries nothing: whom it goes to
+    await Invoice.get_pymongo_collection().update_one(stamp.filter, stamp.update)
+    await Invoice.get_pymongo_collection().delete_one(key)
     await storage.delete_file(database, invoice.file_id)
 
 
@@ -193,7 +189,7 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User, settings
     write = transitions.correct(
         transitions.invoice_key(invoice.id, invoice.org_id), now,
         corrections={key.split(".", 1)[1]: value for key, value in sets.items() if key.startswith("corrections.")},
-        removed=[key.split(".", 1)[1] for key in unsets], review=sets.get("review"),
+        removed=[key.split(".", 1)[1] for key in unsets], review=sets.get("review"), owner_id=invoice.owner_id,
         **{name: fields[name] for name in ("vendor_name", "invoice_number") if isinstance(fields.get(name), str)},
     )
     try:
@@ -204,66 +200,6 @@ async def correct(invoice: Invoice, fields: dict[str, Any], user: User, settings
         raise TooLarge("the corrected invoice would be over the database's 16 MB document limit; "
                        "send shorter values or fewer line items") from None
     return await Invoice.find_one(transitions.invoice_key(invoice.id, invoice.org_id))  # type: ignore[return-value]
-
-
-def encode_cursor(sort: SortKey, invoice: InvoiceSummary) -> str:
-    key = sort.lstrip("-")
-    payload = {"v": getattr(invoice, key).isoformat(), "id": str(invoice.id)}
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, ObjectId]:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(payload["v"]), ObjectId(payload["id"])
-    except (ValueError, KeyError, TypeError, InvalidId) as exc:
-        raise BadCursor("next_cursor is not one this API issued; start again without it") from exc
-
-
-async def list_visible(
-    user: User,
-    *,
-    status: InvoiceStatus | None,
-    q: str | None,
-    review: ReviewState | None = None,
-    date_from: datetime | None,
-    date_to: datetime | None,
-    sort: SortKey,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[InvoiceSummary], str | None]:
-    query: dict[str, Any] = scope(user)
-    if status:
-        query["status"] = status.value
-    if review:
-        query["review.state"] = review.value
-    if q and (words := tokens(q)):
-        # Every word of the query must be the start of one of the invoice's terms.
-        query["search_terms"] = {"$all": [re.compile("^" + re.escape(word)) for word in words]}
-    key = sort.lstrip("-")
-    direction = -1 if sort.startswith("-") else 1
-    if date_from or date_to:
-        query["created_at"] = {k: v for k, v in (("$gte", date_from), ("$lt", date_to)) if v}
-    if cursor:
-        value, last_id = _decode_cursor(cursor)
-        op = "$lt" if direction < 0 else "$gt"
-        query["$or"] = [{key: {op: value}}, {key: value, "_id": {op: last_id}}]
-    found = await (Invoice.get_pymongo_collection().find(query, projection=SUMMARY_PROJECTION)
-                   .sort([(key, direction), ("_id", direction)]).limit(limit + 1).to_list())
-    items = [to_summary(document) for document in found[:limit]]
-    next_cursor = encode_cursor(sort, items[-1]) if len(found) > limit else None
-    return items, next_cursor
-
-
-# What a list row reads from the database: the invoice's own fields, and of the extraction and the corrections
-# only each scalar field's value, so neither the boxes and line items nor the page sizes leave the server.
-# `extraction.ok` is always stored with an extraction: it tells "not read yet" from "read, nothing found".
-SUMMARY_PROJECTION: dict[str, int] = {
-    **{name: 1 for name in InvoiceBase.model_fields},
-    "extraction.ok": 1,
-    **{f"extraction.fields.{name}.value": 1 for name in FIELD_NAMES},
-    **{f"corrections.{name}.value": 1 for name in FIELD_NAMES},
-}
 
 
 def current_values(extraction: Mapping[str, Any] | None, corrections: Mapping[str, Any]) -> dict[str, Any]:
@@ -277,12 +213,6 @@ def current_values(extraction: Mapping[str, Any] | None, corrections: Mapping[st
         elif extraction is not None:
             values[name] = from_bson((fields.get(name) or {}).get("value"))
     return _jsonable(values)
-
-
-def to_summary(document: Mapping[str, Any]) -> InvoiceSummary:
-    """A list row from a document read with `SUMMARY_PROJECTION`."""
-    values = current_values(document.get("extraction"), document.get("corrections") or {})
-    return InvoiceSummary.model_validate({**document, "id": document["_id"], "values": values})
 
 
 def to_public(invoice: Invoice) -> InvoicePublic:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import transitions
 from core.models import FINAL_STATUSES, Invoice, User, utcnow
 from core.review import Review, ReviewState, review_document, review_of
 
@@ -39,7 +40,8 @@ async def confirm(invoice: Invoice, user: User) -> Invoice:
     # Conditional on the status: a reprocess that started meanwhile wins, and the 409 tells the person.
     result = await Invoice.get_pymongo_collection().update_one(
         {"_id": invoice.id, "org_id": invoice.org_id, "status": invoice.status.value},  # the whole shard key
-        {"$set": {"review": review_document(confirmed), "updated_at": now}},
+        {"$set": {"review": review_document(confirmed), "updated_at": now,
+                  **transitions.last_event({"org_id": invoice.org_id}, invoice.owner_id, now)}},
     )
     if result.matched_count == 0:
         raise NotFinished("requeued")

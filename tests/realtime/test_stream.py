@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
+from core import transitions
 from core.bson_codec import to_bson
 from core.db import make_client
 from core.embedded import _server_binary, embedded_uri, free_port, start_embedded, wait_until_ready
 from core.models import InvoiceStatus as S
+from core.models import Timings
 from core.summary import event_summary
 from core.transitions import status_change
 from realtime.events import ChangeTranslator, Event
@@ -60,34 +62,71 @@ def new_invoice(**extra: Any) -> dict[str, Any]:
             "status_history": [], "created_at": now, "updated_at": now, **extra}
 
 
-async def test_only_event_worthy_changes_arrive_and_without_heavy_fields(db):
+async def test_only_event_worthy_changes_arrive_without_heavy_fields_or_lookups(db):
+    """Written as the watcher and the API write them (core.transitions): each names whom its event goes to,
+    so the stream needs no read of the document."""
     invoices = db["invoices"]
     async with Recorder(invoices) as recorder:
         invoice = new_invoice(search_terms=["acme"] * 100)
+        key, owner = transitions.invoice_key(invoice["_id"], invoice["org_id"]), invoice["owner_id"]
         await invoices.insert_one(invoice)
         now = datetime.now(timezone.utc)
-        await invoices.update_one({"_id": invoice["_id"]}, status_change(S.processing, S.pending, now))
-        await invoices.update_one({"_id": invoice["_id"]}, {"$set": {"lease.until": now, "attempts": 1}})
-        processed = status_change(S.processed, S.processing, now)
-        processed["$set"]["extraction"] = to_bson({
-            "fields": {"total": {"value": Decimal("99.90"), "confidence": 0.9}}, "text": "WORDS " * 5000})
-        # As core.transitions.finish writes it: the event's summary is this write's, not a later correction's.
-        processed["$set"]["summary"] = event_summary(processed["$set"]["extraction"], None)
-        await invoices.update_one({"_id": invoice["_id"]}, processed)
-        await invoices.update_one({"_id": invoice["_id"]}, {"$set": {"corrections.total": {"value": "1"},
-                                                                     "updated_at": now}})
-        await invoices.delete_one({"_id": invoice["_id"]})
+        for write in (
+            transitions.claim(key, "w#1", now, timedelta(seconds=30), owner),
+            transitions.renew_leases(["w#1"], now + timedelta(seconds=60)),  # no event: filtered out
+            transitions.finish(key, "w#1", now, timings=Timings(), search_terms=["acme"], owner_id=owner,
+                               extraction=to_bson({"fields": {"total": {"value": Decimal("99.90"), "confidence": 0.9}},
+                                                   "text": "WORDS " * 5000})),
+            transitions.correct(key, now, corrections={"total": {"value": "1"}}, removed=[], owner_id=owner),
+            transitions.deleting(key, owner, now),
+        ):
+            assert (await invoices.update_one(write.filter, write.update)).modified_count == 1
+        await invoices.delete_one(key)
         events = await recorder.wait_events(5)
         await asyncio.sleep(0.3)
 
     assert [(e.name, e.payload.get("status")) for e in recorder.events] == [
         ("invoice.status", "pending"), ("invoice.status", "processing"), ("invoice.status", "processed"),
         ("invoice.updated", None), ("invoice.deleted", None)]
+    assert all(e.owner_id == str(owner) and e.org_id == str(invoice["org_id"]) for e in events)
     assert events[2].payload["summary"]["total"] == "99.90"
-    assert len(recorder.changes) == 5, "the lease renewal must be filtered out in the database"
+    assert [c["operationType"] for c in recorder.changes] == ["insert", *["update"] * 4, "delete"], \
+        "the lease renewal must be filtered out in the database"
+    assert recorder.tailer.lookups == 0
     for change in recorder.changes:
         text = repr(change)
         assert "WORDS" not in text and "acme" not in text and "search_terms" not in text
+
+
+async def test_a_write_that_does_not_name_its_parties_is_completed_by_one_read(db):
+    """A lease expiry or a bulk reprocess updates many invoices at once, and a writer from before
+    `last_event` did not write it: the event still reaches the owner, through one read of the invoice."""
+    invoices = db["invoices"]
+    invoice = new_invoice(status="processing")
+    await invoices.insert_one(invoice)  # before the tailer starts: never seen by it
+    async with Recorder(invoices) as recorder:
+        expiry = transitions.expire_lease(datetime.now(timezone.utc), 5, expiries_left=True)
+        await invoices.update_one({"_id": invoice["_id"]}, {**expiry.update, "$set": {
+            **expiry.update["$set"], "lease": None}})
+        [event] = await recorder.wait_events(1)
+    assert (event.payload["status"], event.owner_id, event.org_id) == (
+        "pending", str(invoice["owner_id"]), str(invoice["org_id"]))
+    assert recorder.tailer.lookups == 1
+
+
+async def test_a_delete_of_an_unseen_invoice_reaches_its_owner_without_pre_images(db):
+    invoices = db["invoices"]
+    invoice = new_invoice()
+    await invoices.insert_one(invoice)  # before the tailer starts: never seen by it
+    key = transitions.invoice_key(invoice["_id"], invoice["org_id"])
+    async with Recorder(invoices) as recorder:
+        stamp = transitions.deleting(key, invoice["owner_id"], datetime.now(timezone.utc))
+        await invoices.update_one(stamp.filter, stamp.update)
+        await invoices.delete_one(key)
+        [event] = await recorder.wait_events(1)
+        await asyncio.sleep(0.3)
+    assert event.name == "invoice.deleted" and event.owner_id == str(invoice["owner_id"])
+    assert len(recorder.events) == 1 and recorder.tailer.lookups == 0
 
 
 async def _write_statuses(collection, invoice_id: ObjectId, count: int) -> None:
