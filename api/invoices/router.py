@@ -11,7 +11,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from api.deps import CurrentUser, DatabaseDep, SettingsDep
 from api.idempotency import IDEMPOTENCY_ERRORS, IdempotencyKey, create_once
 from api.errors import NotFound, PayloadTooLarge, Unprocessable, error_responses
-from api.invoices import service
+from api.invoices import listing, service
 from api.invoices.files import UploadCheckerDep, attachment, decode_base64, read_upload
 from api.invoices.schemas import CURSOR_PATTERN, InvoiceCreate, IsoDatetime, InvoicePage, InvoicePatch, InvoicePublic, SortKey
 from core import storage
@@ -105,11 +105,11 @@ async def list_invoices(
         max_length=200, pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page")] = None,
 ) -> InvoicePage:
     try:
-        items, next_cursor = await service.list_visible(
+        items, next_cursor = await listing.list_visible(
             user, status=status_, review=review, q=q, date_from=date_from, date_to=date_to, sort=sort, limit=limit,
             cursor=cursor,
         )
-    except service.BadCursor as exc:
+    except listing.BadCursor as exc:
         raise Unprocessable(str(exc)) from None
     return InvoicePage(items=items, next_cursor=next_cursor)
 

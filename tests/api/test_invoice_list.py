@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from bson import ObjectId
@@ -80,3 +80,55 @@ def test_pages_of_rows_follow_the_cursor_without_gaps(api_url, new_org):
         if cursor is None:
             break
     assert seen == list(reversed(uploaded))
+
+
+def _insert_invoices(mongo_uri: str, org_id: str, owner_id: str, moments: list[datetime]) -> list[dict]:
+    """Invoices created at the given moments, written straight into the organization's database."""
+    documents = [{
+        "_id": ObjectId(), "org_id": ObjectId(org_id), "owner_id": ObjectId(owner_id), "filename": f"old-{n}.pdf",
+        "content_type": "application/pdf", "size": 1, "sha256": f"{n:064x}", "status": "pending", "file_id": ObjectId(),
+        "created_at": moment, "updated_at": moment + timedelta(seconds=n % 7), "corrections": {}, "search_terms": [],
+    } for n, moment in enumerate(moments)]
+    with MongoClient(mongo_uri) as client:
+        [database] = [name for name in client.list_database_names()
+                      if client[name].organizations.find_one({"_id": ObjectId(org_id)})]
+        client[database].invoices.insert_many(documents)
+    return documents
+
+
+def _walk(admin, limit: int, **params: object) -> list[str]:  # noqa: ANN001
+    seen, cursor = [], None
+    for _ in range(200):
+        response = admin.client.get("/invoices", params={"limit": limit, **params, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        seen += [row["id"] for row in response.json()["items"]]
+        if (cursor := response.json()["next_cursor"]) is None:
+            return seen
+    raise AssertionError("the pages never ended")
+
+
+def test_every_sort_pages_through_dense_sparse_and_tied_moments_without_gaps(api_url, new_org, mongo_uri):
+    admin = new_org()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    same_instant = now - timedelta(days=2)
+    moments = ([now - timedelta(minutes=n) for n in range(7)] + [same_instant] * 6
+               + [now - timedelta(days=days) for days in (3, 40, 100, 700, 3000, 9000, 20000)]
+               + [now + timedelta(minutes=5)])  # a clock a little ahead
+    documents = _insert_invoices(mongo_uri, admin.user["org_id"], admin.user["id"], moments)
+
+    for sort in ("-created_at", "created_at", "-updated_at", "updated_at"):
+        key = sort.lstrip("-")
+        expected = [str(d["_id"]) for d in sorted(documents, key=lambda d: (d[key], d["_id"]),
+                                                  reverse=sort.startswith("-"))]
+        for limit in (1, 4, 50):
+            assert _walk(admin, limit, sort=sort) == expected, (sort, limit)
+
+    date_from, date_to = now - timedelta(days=800), now - timedelta(days=1)
+    expected = [str(d["_id"]) for d in sorted(documents, key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+                if date_from <= d["created_at"] < date_to]
+    assert expected and _walk(admin, 3, date_from=date_from.isoformat(), date_to=date_to.isoformat()) == expected
+    # A moment written without a zone is UTC.
+    naive_from = date_from.replace(tzinfo=None).isoformat()
+    assert _walk(admin, 3, date_from=naive_from, date_to=date_to.isoformat()) == expected
+    oldest_first = list(reversed(expected))
+    assert _walk(admin, 2, sort="created_at", date_from=date_from.isoformat(), date_to=date_to.isoformat()) == oldest_first
