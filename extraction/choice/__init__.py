@@ -30,12 +30,14 @@ def choose(reading: RuleReading, model: ChoiceModel | None = None, *, llm: Invoi
     if model is None:
         return reading.fields
     candidates = all_candidates(reading)
+    picks = {name: best_candidate(field_model, candidates.get(name, [])) for name, field_model in model.fields.items()}
+    together = joint_features({name: best[0].value for name, best in picks.items() if best is not None})
     update = {}
-    for name, field_model in model.fields.items():
-        best = pick(field_model, candidates.get(name, []))
+    for name, best in picks.items():
         if best is None:
             continue  # nothing printed to choose from: the rules' value (if any, e.g. an implied currency) stands
-        candidate, confidence = best
+        candidate, score, context = best
+        confidence = model.fields[name].calibrated(score, context | together)
         if llm is not None:
             confidence = with_llm(name, candidate.value, confidence, getattr(llm, name))
         if confidence < MIN_CONFIDENCE and getattr(reading.fields, name) is None:
@@ -43,6 +45,16 @@ def choose(reading: RuleReading, model: ChoiceModel | None = None, *, llm: Invoi
             continue
         update[name] = candidate.field_value(confidence, reading)
     return reading.fields.model_copy(update=update)
+
+
+def joint_features(chosen: dict[str, object]) -> dict[str, float]:
+    """What the chosen values say about each other: subtotal + tax = total holds (each is then likelier
+    right), or all three were chosen and it does not."""
+    subtotal, tax, total = (chosen.get(name) for name in ("subtotal", "tax", "total"))
+    if subtotal is None or tax is None or total is None:
+        return {"money_closes": 0.0, "money_contradicts": 0.0}
+    closes = subtotal + tax == total  # type: ignore[operator]
+    return {"money_closes": float(closes), "money_contradicts": float(not closes)}
 
 
 def learned_fields() -> frozenset[str]:
@@ -104,4 +116,4 @@ def best_candidate(
     return candidates[index], best, context
 
 
-__all__ = ["FINDERS", "best_candidate", "choose", "learned_fields", "pick", "with_llm"]
+__all__ = ["FINDERS", "best_candidate", "choose", "joint_features", "learned_fields", "pick", "with_llm"]

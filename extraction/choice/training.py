@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from extraction.choice import best_candidate
+from extraction.choice import best_candidate, joint_features
 from extraction.choice.candidates import FINDERS, Candidate, all_candidates
 from extraction.choice.model import ChoiceModel, FieldModel
 from extraction.models import DocumentText
@@ -156,24 +156,6 @@ def _fit_scorer(rows: list[dict[str, float]], right: np.ndarray) -> FieldModel:
     return FieldModel(names, mean, scale, regression.coef_[0], float(regression.intercept_[0]), empty, empty)
 
 
-def _choices(
-    model: FieldModel, corpus: list[LabelledReading], field_name: str
-) -> list[tuple[float, bool, dict[str, float], str]]:
-    """(raw score of the chosen candidate, whether it is right, its calibration context, the document's
-    group) for each labelled document."""
-    chosen = []
-    for item in corpus:
-        if is_right(field_name, None, item.labels) is None:
-            continue
-        best = best_candidate(model, item.candidates.get(field_name, []))
-        if best is None:
-            continue  # no candidate, nothing returned: nothing to calibrate
-        candidate, score, context = best
-        right = bool(is_right(field_name, candidate.value, item.labels, strict=True))
-        chosen.append((score, right, context, item.group))
-    return chosen
-
-
 def folds(groups: list[str], k: int) -> list[np.ndarray]:
     """k folds of document indices with no group in two folds (largest groups first, each to the
     smallest fold so far: deterministic and balanced)."""
@@ -196,9 +178,10 @@ _CONTEXT = (
     "kind_receipt", "kind_ocr_page", "kind_text_layer", "doc_ocr", "doc_ocr_low", "doc_rows", "doc_pages",
 )
 _FIELD_CONTEXT: dict[str, tuple[str, ...]] = {
-    "total": ("ocr", "label_total", "subtotal_plus_tax", "cash_minus_change", "largest", "rule_total", "occurrences"),
-    "subtotal": ("ocr", "label_subtotal", "adds_to_total", "line_sum", "rule_subtotal"),
-    "tax": ("ocr", "label_tax", "adds_to_total", "rule_tax"),
+    "total": ("ocr", "label_total", "subtotal_plus_tax", "cash_minus_change", "largest", "rule_total", "occurrences",
+              "negative", "money_closes", "money_contradicts"),
+    "subtotal": ("ocr", "label_subtotal", "adds_to_total", "line_sum", "rule_subtotal", "money_closes", "money_contradicts"),
+    "tax": ("ocr", "label_tax", "adds_to_total", "rule_tax", "money_closes", "money_contradicts"),
     "invoice_date": ("ocr", "label_invoice_date", "ambiguous", "with_time", "only_date", "rule_invoice_date"),
     "due_date": ("ocr", "label_due_date", "ambiguous", "rule_due_date"),
     "invoice_number": ("ocr", "label", "competitors", "rule_invoice_number"),
@@ -292,33 +275,50 @@ def _select_calibration(
     return methods[min(errors, key=lambda m: (errors[m], m))](pairs)
 
 
-def fit_field(corpus: list[LabelledReading], field_name: str) -> FieldModel | None:
-    """Scorer on all of `corpus`, calibrated on its out-of-fold choices (grouped by vendor)."""
-    rows, right, _ = _rows(corpus, field_name)
-    if not rows:
-        return None
-    scorer = _fit_scorer(rows, right)
-    out_of_fold: list[tuple[float, bool, dict[str, float]]] = []
-    groups: list[str] = []
+def _out_of_fold_choices(
+    corpus: list[LabelledReading], names: tuple[str, ...]
+) -> dict[str, list[tuple[float, bool, dict[str, float], str]]]:
+    """Per field, the choices of scorers that did not see the document's fold (grouped by vendor): raw score,
+    whether it is right (strictly), the calibration context with what the fold's other choices say about it."""
+    chosen: dict[str, list[tuple[float, bool, dict[str, float], str]]] = {name: [] for name in names}
     for held_out in folds([item.group for item in corpus], _CALIBRATION_FOLDS):
         held = set(held_out.tolist())
-        train = [item for index, item in enumerate(corpus) if index not in held]
-        test = [item for index, item in enumerate(corpus) if index in held]
-        train_rows, train_right, _ = _rows(train, field_name)
-        if not train_rows:
-            continue
-        chosen = _choices(_fit_scorer(train_rows, train_right), test, field_name)
-        out_of_fold += [(score, right, features) for score, right, features, _ in chosen]
-        groups += [group for *_, group in chosen]
-    calibration = _select_calibration(field_name, scorer, out_of_fold, groups)
-    empty = np.array([], dtype=float)
-    return FieldModel(scorer.features, scorer.mean, scorer.scale, scorer.coef, scorer.intercept,
-                      calibration.pop("calibration_x", empty), calibration.pop("calibration_y", empty), **calibration)
+        train_set = [item for index, item in enumerate(corpus) if index not in held]
+        scorers = {}
+        for name in names:
+            rows, right, _ = _rows(train_set, name)
+            if rows:
+                scorers[name] = _fit_scorer(rows, right)
+        for index in sorted(held):
+            item = corpus[index]
+            picks = {name: best_candidate(scorer, item.candidates.get(name, [])) for name, scorer in scorers.items()}
+            together = joint_features({name: best[0].value for name, best in picks.items() if best is not None})
+            for name, best in picks.items():
+                if best is None or is_right(name, None, item.labels) is None:
+                    continue  # no candidate, or not labelled: nothing to calibrate
+                candidate, score, context = best
+                right = bool(is_right(name, candidate.value, item.labels, strict=True))
+                chosen[name].append((score, right, context | together, item.group))
+    return chosen
 
 
 def train(corpus: list[LabelledReading], meta: dict[str, Any] | None = None) -> ChoiceModel:
-    fitted = {name: fit_field(corpus, name) for name in LEARNED_FIELDS}
-    return ChoiceModel({name: model for name, model in fitted.items() if model is not None}, meta or {})
+    """Per field, a scorer on all of `corpus`, calibrated on the out-of-fold choices."""
+    scorers = {}
+    for name in LEARNED_FIELDS:
+        rows, right, _ = _rows(corpus, name)
+        if rows:
+            scorers[name] = _fit_scorer(rows, right)
+    out_of_fold = _out_of_fold_choices(corpus, tuple(scorers))
+    fitted = {}
+    empty = np.array([], dtype=float)
+    for name, scorer in scorers.items():
+        pairs = [(score, right, context) for score, right, context, _ in out_of_fold[name]]
+        calibration = _select_calibration(name, scorer, pairs, [group for *_, group in out_of_fold[name]])
+        fitted[name] = FieldModel(scorer.features, scorer.mean, scorer.scale, scorer.coef, scorer.intercept,
+                                  calibration.pop("calibration_x", empty), calibration.pop("calibration_y", empty),
+                                  **calibration)
+    return ChoiceModel(fitted, meta or {})
 
 
 def cross_validated_models(
