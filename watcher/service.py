@@ -2,7 +2,7 @@
 write fenced by the lease records it. This module is the wiring; each part lives in its own module:
 
 - `stream`: follows the `invoices` change stream (inserts and updates to `pending`), offers the ids to the
-  claims, and saves this watcher's resume token about once a second;
+  claims, and saves this watcher's resume token now and then (after so many events, or so long);
 - `partitions`: from the group's heartbeats, the range of buckets this watcher owns; its stream and backlog
   reads keep to them, so each invoice is offered to about one watcher;
 - `claims`: while fewer than `concurrency + prefetch` claims are held, claims offered ids, then the backlog

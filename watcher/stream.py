@@ -45,11 +45,15 @@ def stream_pipeline(buckets: frozenset[int] = ALL_BUCKETS) -> list[dict[str, Any
 # How long one getMore waits for events. On MongoDB the number of idle getMores of the fleet is
 # watchers / this; a partition change waits for the current one to end (the stream task is cancelled at stop).
 STREAM_AWAIT_MS = 5000
-# Token saves, per owner: after an event was handled, at most this often (an older token only re-offers
-# events, whose claims are fenced) ...
+# Token saves, per owner. An older token only re-offers, after a restart, the events handled since it was
+# saved, each then a claim that fails (they are fenced): bounded by a number of events and a time, not paid
+# every few seconds by every watcher. Saved at most every TOKEN_SAVE_SECONDS: once TOKEN_SAVE_EVENTS were
+# handled, or when none is stored (a restart would start from now), else after BUSY_TOKEN_SAVE_SECONDS ...
 TOKEN_SAVE_SECONDS = 5.0
-# ... and without one, this often: a token that only skipped others' events costs nothing to replay, but one
-# kept for hours could fall off the oplog.
+TOKEN_SAVE_EVENTS = 100
+BUSY_TOKEN_SAVE_SECONDS = 60.0
+# ... and without any event handled, this often: a token that only skipped others' events costs nothing to
+# replay, but one kept for hours could fall off the oplog.
 IDLE_TOKEN_SAVE_SECONDS = 300.0
 SEEN_LIMIT = 20_000  # ids the stream delivered recently, to tell a missed event from an ordinary backlog
 SWEEP_MIN_AGE = timedelta(seconds=5)  # younger pending invoices may still be on their way through the stream
@@ -99,7 +103,7 @@ class InvoiceStream:
         self._offer, self._request_backlog = offer, request_backlog
         self._saved_token = resume_token
         self._saved_at = time.monotonic()
-        self._handled_since_save = False
+        self._handled_since_save = 0
         self._restarts_counted = 0
         self.follower = ChangeFollower(
             f"watcher {token_key!r}", queue.collection, lambda: stream_pipeline(queue.buckets), self._handle,
@@ -127,7 +131,7 @@ class InvoiceStream:
             key = change["documentKey"]
             invoice_id = key["_id"]
             self.audit.delivered(invoice_id)
-            self._handled_since_save = True
+            self._handled_since_save += 1
             parties = change.get("fullDocument") or change.get("last_event") or {}
             self._offer(invoice_id, key.get("org_id") or parties.get("org_id"), parties.get("owner_id"))
         else:
@@ -139,8 +143,14 @@ class InvoiceStream:
             self._restarts_counted = restarts
         if self.follower.resume_token == self._saved_token:
             return
-        since_save = time.monotonic() - self._saved_at
-        if since_save >= (TOKEN_SAVE_SECONDS if self._handled_since_save else IDLE_TOKEN_SAVE_SECONDS):
+        handled = self._handled_since_save
+        if not handled:
+            due = IDLE_TOKEN_SAVE_SECONDS
+        elif handled >= TOKEN_SAVE_EVENTS or self._saved_token is None:
+            due = TOKEN_SAVE_SECONDS
+        else:
+            due = BUSY_TOKEN_SAVE_SECONDS
+        if time.monotonic() - self._saved_at >= due:
             await self.save_token()
 
     async def save_token(self) -> None:
@@ -150,7 +160,7 @@ class InvoiceStream:
         )
         self._saved_token = token
         self._saved_at = time.monotonic()
-        self._handled_since_save = False
+        self._handled_since_save = 0
 
     async def _forget_token(self) -> None:
         """The stored token is of no use any more: delete it, and let the backlog read catch what fell between."""
