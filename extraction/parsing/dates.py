@@ -38,7 +38,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 2018-09-20, 2018/09/20, 2018.09.20
     ("ymd", re.compile(r"(?<![\d.,])(?P<year>(?:19|20)\d{2})(?P<sep>[./-])(?P<a>\d{1,2})(?P=sep)(?P<b>\d{1,2})(?!\d)")),
     # 20.09.2018, 09/20/2018, 2-3-18
-    ("numeric", re.compile(rf"(?<![\d.,])(?P<a>\d{{1,2}}){_SEP}(?P<b>\d{{1,2}})\s?(?P=sep){{1,2}}\s?{_YEAR}(?![.,]\d)")),
+    # (a comma and a digit after the year continue a number, unless a time follows: "26/03/2017,11:59")
+    ("numeric", re.compile(rf"(?<![\d.,])(?P<a>\d{{1,2}}){_SEP}(?P<b>\d{{1,2}})\s?(?P=sep){{1,2}}\s?{_YEAR}(?![.,](?!\d{{1,2}}:\d{{2}})\d)")),
     # 3 August 2014, 02 Juillet 2015, 15. März 2019, 1 de enero de 2020, 03-Aug-2014, 19-apr-14
     ("day_month", re.compile(rf"(?<!\d){_DAY}[\s./-]*(?:de\s+)?{_MONTH}[\s.,/-]*(?:de\s+)?{_YEAR}")),
     # August 3, 2014; Jan 1 2022; Aug 03 '14

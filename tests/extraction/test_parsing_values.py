@@ -84,6 +84,7 @@ def test_currency_votes_prefer_codes_over_symbols() -> None:
         ("31.12.17", date(2017, 12, 31)),
         ("Date 03/02/201815:28", date(2018, 2, 3)),  # OCR glued the time to the year
         ("Date :26-05--2018", date(2018, 5, 26)),
+        ("Date:26/03/2017,11:59", date(2017, 3, 26)),  # a time after a comma
     ],
 )
 def test_dates_in_every_common_format_and_language(text: str, expected: date) -> None:
