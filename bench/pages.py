@@ -154,8 +154,11 @@ def list_pages(args: argparse.Namespace) -> None:
         client = httpx.Client(base_url=f"{url}/api/v1", headers=signed_in_headers(url), timeout=120)
         me = client.get("/auth/me").json()
         org_id, owner_id = ObjectId(me["org_id"]), ObjectId(me["id"])
-        invoices = MongoClient(server.uri, tz_aware=True)["bench"].invoices
+        database = MongoClient(server.uri, tz_aware=True)["bench"]
+        invoices = database.invoices
         now = datetime.now(timezone.utc)
+        # The organization is as old as its invoices.
+        database.organizations.update_one({"_id": org_id}, {"$set": {"created_at": now - timedelta(days=90)}})
         started = time.perf_counter()
         for offset in range(0, args.invoices, LOAD_BATCH):
             batch = min(LOAD_BATCH, args.invoices - offset)

@@ -3,8 +3,8 @@
 The embedded database fetches every document that matches before it sorts and limits, and a top-level `$or`
 (or `$nor`) makes it scan the collection. So a page is read in slices of the sort key, nearest first: each
 slice is one index range, a few times wider than the one before, until the page is full. The cursor's
-own instant is read apart (equal key, `_id` past the last row), so no slice needs an `$or`. On MongoDB the
-same reads are plain index ranges as well.
+own instant is read apart (equal key, `_id` past the last row), so no slice needs an `$or`. A search is
+one read from the terms index. On MongoDB the same reads are plain index ranges as well.
 """
 
 from __future__ import annotations
@@ -113,12 +113,17 @@ async def _read_page(
     found: list[Mapping[str, Any]] = []
     if after is not None:
         value, last_id = after
-        # The cursor's own instant: the rows sharing it that come after the last one shown.
-        same_instant = _within({**query, "_id": {"$lt" if newest_first else "$gt": last_id}}, key,
-                               {"$gte": value, "$lte": value})
-        if same_instant is not None:
-            found += await collection.find(same_instant, projection=SUMMARY_PROJECTION).sort(order).limit(wanted).to_list()
-        pivot = value
+        # The cursor's own instant: the rows sharing it that come after the last one shown. Filtered here, not
+        # by an `_id` range, which the embedded database would answer from the `_id` index by a scan.
+        tied = await read({"$gte": value, "$lte": value}, 0)  # 0: no limit
+        found += [doc for doc in tied if (doc["_id"] < last_id if newest_first else doc["_id"] > last_id)][:wanted]
+    if "search_terms" in query:
+        # A search is answered from the terms index in one read: slices of the sort key would add a range the
+        # embedded database plans worse, and the terms narrow the matches already.
+        past = {("$lt" if newest_first else "$gt"): after[0]} if after is not None else {}
+        return found + (await read(past, wanted - len(found)) if len(found) < wanted else [])
+    if after is not None:
+        pivot = after[0]
     elif newest_first:
         pivot = utcnow()
     else:

@@ -87,7 +87,7 @@ def _insert_invoices(mongo_uri: str, org_id: str, owner_id: str, moments: list[d
     documents = [{
         "_id": ObjectId(), "org_id": ObjectId(org_id), "owner_id": ObjectId(owner_id), "filename": f"old-{n}.pdf",
         "content_type": "application/pdf", "size": 1, "sha256": f"{n:064x}", "status": "pending", "file_id": ObjectId(),
-        "created_at": moment, "updated_at": moment + timedelta(seconds=n % 7), "corrections": {}, "search_terms": [],
+        "created_at": moment, "updated_at": moment + timedelta(seconds=n % 7), "corrections": {}, "search_terms": ["acme", f"old-{n}"],
     } for n, moment in enumerate(moments)]
     with MongoClient(mongo_uri) as client:
         [database] = [name for name in client.list_database_names()
@@ -122,6 +122,7 @@ def test_every_sort_pages_through_dense_sparse_and_tied_moments_without_gaps(api
                                                   reverse=sort.startswith("-"))]
         for limit in (1, 4, 50):
             assert _walk(admin, limit, sort=sort) == expected, (sort, limit)
+        assert _walk(admin, 4, sort=sort, q="acm") == expected, sort  # a search reads its own way
 
     date_from, date_to = now - timedelta(days=800), now - timedelta(days=1)
     expected = [str(d["_id"]) for d in sorted(documents, key=lambda d: (d["created_at"], d["_id"]), reverse=True)
