@@ -26,7 +26,10 @@ _MONTHS: dict[int, tuple[str, ...]] = {
     11: ("november", "nov", "novembre", "noviembre"),
     12: ("december", "dec", "dezember", "dez", "decembre", "diciembre", "dic", "disember", "dis"),
 }
-_MONTH_BY_NAME = {name: number for number, names in _MONTHS.items() for name in names}
+# OCR reads "l" as "1" and "O" as "0" in till print ("Ju1.30'11", "0ct25'14"): those spellings of the
+# month names that are no other word.
+_OCR_MONTHS: dict[int, tuple[str, ...]] = {4: ("apri1",), 7: ("ju1", "ju1y"), 10: ("0ct", "0ctober"), 11: ("n0v", "n0vember")}
+_MONTH_BY_NAME = {name: number for months in (_MONTHS, _OCR_MONTHS) for number, names in months.items() for name in names}
 _MONTH = "(?P<month>" + "|".join(sorted(_MONTH_BY_NAME, key=len, reverse=True)) + r")\.?"
 
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|e|º|\.)?"
@@ -41,7 +44,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # (a comma and a digit after the year continue a number, unless a time follows: "26/03/2017,11:59")
     ("numeric", re.compile(rf"(?<![\d.,])(?P<a>\d{{1,2}}){_SEP}(?P<b>\d{{1,2}})\s?(?P=sep){{1,2}}\s?{_YEAR}(?![.,](?!\d{{1,2}}:\d{{2}})\d)")),
     # 3 August 2014, 02 Juillet 2015, 15. März 2019, 1 de enero de 2020, 03-Aug-2014, 19-apr-14
-    ("day_month", re.compile(rf"(?<!\d){_DAY}[\s./-]*(?:de\s+)?{_MONTH}[\s.,/-]*(?:de\s+)?{_YEAR}")),
+    # (a "year" followed by 'NN is the day of a month-first date: "1 Jul.30'11" is 30 July 2011)
+    ("day_month", re.compile(rf"(?<!\d){_DAY}[\s./-]*(?:de\s+)?{_MONTH}[\s.,/-]*(?:de\s+)?{_YEAR}(?!'\d)")),
     # August 3, 2014; Jan 1 2022; Aug 03 '14
     # US tills glue all three: JAN31'13, Nov12'16
     ("month_day", re.compile(rf"(?<![a-z]){_MONTH}\s*{_DAY}(?:\s?,\s*|\s+|(?=')){_YEAR}")),

@@ -85,6 +85,8 @@ def test_currency_votes_prefer_codes_over_symbols() -> None:
         ("Date 03/02/201815:28", date(2018, 2, 3)),  # OCR glued the time to the year
         ("Date :26-05--2018", date(2018, 5, 26)),
         ("Date:26/03/2017,11:59", date(2017, 3, 26)),  # a time after a comma
+        ("S#1 Ju1.30'11(Sat)07:27", date(2011, 7, 30)),  # OCR: "1" for "l"
+        ("0ct 25, 2014", date(2014, 10, 25)),  # OCR: "0" for "O"
     ],
 )
 def test_dates_in_every_common_format_and_language(text: str, expected: date) -> None:
