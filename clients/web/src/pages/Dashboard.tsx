@@ -1,6 +1,6 @@
 import { unwrap } from "@invoicer/sdk";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link, Navigate } from "react-router";
 import { api, realtime } from "../app/api";
 import { useMe } from "../app/session";
@@ -17,6 +17,61 @@ function Stat({ label, value, testId }: { label: string; value: string | number;
       <span className="stat-value">{value}</span>
       <span className="stat-label">{label}</span>
     </div>
+  );
+}
+
+interface Column<T> {
+  header: string;
+  numeric?: boolean;
+  cell: (row: T) => ReactNode;
+}
+
+/** A dashboard panel: a titled card with a compact table, or a line saying why it is empty. */
+function TablePanel<T>({
+  title,
+  rows,
+  rowKey,
+  columns,
+  empty,
+  error,
+}: {
+  title: string;
+  rows: readonly T[];
+  rowKey: (row: T) => string;
+  columns: readonly Column<T>[];
+  empty: ReactNode;
+  error?: unknown;
+}) {
+  return (
+    <Card title={title}>
+      {error !== undefined ? <ErrorNotice error={error} /> : null}
+      {rows.length === 0 ? (
+        <p className="muted">{empty}</p>
+      ) : (
+        <table className="table table-compact">
+          <thead>
+            <tr>
+              {columns.map((column) => (
+                <th key={column.header} scope="col" className={column.numeric ? "num" : undefined}>
+                  {column.header}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={rowKey(row)}>
+                {columns.map((column) => (
+                  <td key={column.header} className={column.numeric ? "num" : undefined}>
+                    {column.cell(row)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Card>
   );
 }
 
@@ -133,108 +188,74 @@ export default function Dashboard() {
                 {formatMs(data.queue_wait.p50_ms)} · p95 {formatMs(data.queue_wait.p95_ms)}
               </p>
             </Card>
-            <Card title="Failures by reason">
-              {data.failures.length === 0 ? (
-                <p className="muted">No failures in this range.</p>
-              ) : (
-                <table className="table table-compact">
-                  <thead>
-                    <tr>
-                      <th scope="col">Reason</th>
-                      <th scope="col" className="num">Count</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.failures.map((failure) => (
-                      <tr key={failure.code}>
-                        <td>
-                          <code>{failure.code}</code>
-                          <div className="muted">{failure.message}</div>
-                        </td>
-                        <td className="num">{failure.count}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
-            </Card>
-            <Card title="Top uploaders">
-              {data.top_uploaders.length === 0 ? (
-                <p className="muted">No uploads in this range.</p>
-              ) : (
-                <table className="table table-compact">
-                  <thead>
-                    <tr>
-                      <th scope="col">Person</th>
-                      <th scope="col" className="num">Uploads</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.top_uploaders.map((uploader) => (
-                      <tr key={uploader.user_id}>
-                        <td>{uploader.name ?? uploader.email ?? "(removed)"}</td>
-                        <td className="num">{uploader.uploads}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
-            </Card>
-            <Card title="Amount extracted per currency">
-              {currencyTotals.length === 0 ? (
-                <p className="muted">No amounts in this range.</p>
-              ) : (
-                <table className="table table-compact">
-                  <thead>
-                    <tr>
-                      <th scope="col">Currency</th>
-                      <th scope="col" className="num">Total</th>
-                      <th scope="col" className="num">Days</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {currencyTotals.map((entry) => (
-                      <tr key={entry.currency}>
-                        <td>{entry.currency}</td>
-                        <td className="num">{entry.total}</td>
-                        <td className="num">{entry.days}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
-            </Card>
-            <Card title="Watchers">
-              <ErrorNotice error={watchers.error} />
-              {(watchers.data ?? []).length === 0 ? (
-                <p className="muted">No watcher has reported. Start one with <code>invoicer watcher</code>.</p>
-              ) : (
-                <table className="table table-compact">
-                  <thead>
-                    <tr>
-                      <th scope="col">Watcher</th>
-                      <th scope="col">Alive</th>
-                      <th scope="col" className="num">Running</th>
-                      <th scope="col">Last seen</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(watchers.data ?? []).map((watcher) => (
-                      <tr key={watcher.id}>
-                        <td title={watcher.id}>
-                          {watcher.host}:{watcher.pid}
-                        </td>
-                        <td>
-                          <span className={`badge ${watcher.alive ? "badge-processed" : "badge-failed"}`}>{watcher.alive ? "alive" : "silent"}</span>
-                        </td>
-                        <td className="num">{watcher.jobs_running}</td>
-                        <td>{formatDateTime(watcher.last_seen)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
-            </Card>
+            <TablePanel
+              title="Failures by reason"
+              rows={data.failures}
+              rowKey={(failure) => failure.code}
+              empty="No failures in this range."
+              columns={[
+                {
+                  header: "Reason",
+                  cell: (failure) => (
+                    <>
+                      <code>{failure.code}</code>
+                      <div className="muted">{failure.message}</div>
+                    </>
+                  ),
+                },
+                { header: "Count", numeric: true, cell: (failure) => failure.count },
+              ]}
+            />
+            <TablePanel
+              title="Top uploaders"
+              rows={data.top_uploaders}
+              rowKey={(uploader) => uploader.user_id}
+              empty="No uploads in this range."
+              columns={[
+                { header: "Person", cell: (uploader) => uploader.name ?? uploader.email ?? "(removed)" },
+                { header: "Uploads", numeric: true, cell: (uploader) => uploader.uploads },
+              ]}
+            />
+            <TablePanel
+              title="Amount extracted per currency"
+              rows={currencyTotals}
+              rowKey={(entry) => entry.currency}
+              empty="No amounts in this range."
+              columns={[
+                { header: "Currency", cell: (entry) => entry.currency },
+                { header: "Total", numeric: true, cell: (entry) => entry.total },
+                { header: "Days", numeric: true, cell: (entry) => entry.days },
+              ]}
+            />
+            <TablePanel
+              title="Watchers"
+              error={watchers.error}
+              rows={watchers.data ?? []}
+              rowKey={(watcher) => watcher.id}
+              empty={
+                <>
+                  No watcher has reported. Start one with <code>invoicer watcher</code>.
+                </>
+              }
+              columns={[
+                {
+                  header: "Watcher",
+                  cell: (watcher) => (
+                    <span title={watcher.id}>
+                      {watcher.host}:{watcher.pid}
+                    </span>
+                  ),
+                },
+                {
+                  header: "Alive",
+                  cell: (watcher) => (
+                    <span className={`badge ${watcher.alive ? "badge-processed" : "badge-failed"}`}>{watcher.alive ? "alive" : "silent"}</span>
+                  ),
+                },
+                { header: "Running", numeric: true, cell: (watcher) => watcher.jobs_running },
+                { header: "Last seen", cell: (watcher) => formatDateTime(watcher.last_seen) },
+              ]}
+            />
             <Card title="Live activity" className="span-2">
               <ErrorNotice error={activity.error} />
               <ol className="feed" aria-live="polite" data-testid="activity-feed">

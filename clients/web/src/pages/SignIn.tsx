@@ -2,6 +2,7 @@ import { ApiError } from "@invoicer/sdk";
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { session } from "../app/api";
+import { AuthCard } from "../app/AuthCard";
 import { messageOf } from "../app/ui";
 
 const REASONS: Record<string, string> = {
@@ -35,38 +36,35 @@ export default function SignIn() {
   }
 
   return (
-    <main className="auth-page">
-      <form className="auth-card" onSubmit={(event) => void submit(event)} aria-labelledby="signin-title">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Invoicer
-        </div>
-        <h1 id="signin-title">Sign in</h1>
-        {reason && REASONS[reason] ? (
+    <AuthCard
+      id="signin-title"
+      title="Sign in"
+      intro={
+        reason && REASONS[reason] ? (
           <p className="notice" role="status">
             {REASONS[reason]}
           </p>
-        ) : null}
-        {error ? (
-          <p className="notice notice-error" role="alert">
-            {error}
-          </p>
-        ) : null}
-        <label className="field">
-          <span>Email</span>
-          <input name="email" type="email" autoComplete="username" required autoFocus />
-        </label>
-        <label className="field">
-          <span>Password</span>
-          <input name="password" type="password" autoComplete="current-password" required />
-        </label>
-        <button className="button button-primary button-block" type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
-        </button>
-        <p className="muted">
+        ) : null
+      }
+      error={error}
+      busy={busy}
+      submitLabel="Sign in"
+      busyLabel="Signing in…"
+      onSubmit={submit}
+      footer={
+        <>
           New here? <Link to={`/signup${params.toString() ? `?${params.toString()}` : ""}`}>Create an organization</Link>
-        </p>
-      </form>
-    </main>
+        </>
+      }
+    >
+      <label className="field">
+        <span>Email</span>
+        <input name="email" type="email" autoComplete="username" required autoFocus />
+      </label>
+      <label className="field">
+        <span>Password</span>
+        <input name="password" type="password" autoComplete="current-password" required />
+      </label>
+    </AuthCard>
   );
 }

@@ -2,6 +2,7 @@ import { unwrap } from "@invoicer/sdk";
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { api, session } from "../app/api";
+import { AuthCard } from "../app/AuthCard";
 import { messageOf } from "../app/ui";
 
 export default function SignUp() {
@@ -35,53 +36,48 @@ export default function SignUp() {
   }
 
   return (
-    <main className="auth-page">
-      <form className="auth-card" onSubmit={(event) => void submit(event)} aria-labelledby="signup-title">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Invoicer
-        </div>
-        <h1 id="signup-title">Create your organization</h1>
-        <p className="muted">You become its first admin and can invite your colleagues.</p>
-        {error ? (
-          <p className="notice notice-error" role="alert">
-            {error}
-          </p>
-        ) : null}
-        <label className="field">
-          <span>Your name</span>
-          <input name="name" autoComplete="name" required maxLength={200} />
-        </label>
-        <label className="field">
-          <span>Organization</span>
-          <input name="organization" autoComplete="organization" required maxLength={200} />
-        </label>
-        <label className="field">
-          <span>Email</span>
-          <input name="email" type="email" autoComplete="email" required />
-        </label>
-        <div className="field">
-          <label htmlFor="signup-password">Password</label>
-          <input
-            id="signup-password"
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={10}
-            aria-describedby="password-hint"
-          />
-          <small id="password-hint" className="muted">
-            At least 10 characters.
-          </small>
-        </div>
-        <button className="button button-primary button-block" type="submit" disabled={busy}>
-          {busy ? "Creating…" : "Create organization"}
-        </button>
-        <p className="muted">
+    <AuthCard
+      id="signup-title"
+      title="Create your organization"
+      intro={<p className="muted">You become its first admin and can invite your colleagues.</p>}
+      error={error}
+      busy={busy}
+      submitLabel="Create organization"
+      busyLabel="Creating…"
+      onSubmit={submit}
+      footer={
+        <>
           Already have an account? <Link to="/signin">Sign in</Link>
-        </p>
-      </form>
-    </main>
+        </>
+      }
+    >
+      <label className="field">
+        <span>Your name</span>
+        <input name="name" autoComplete="name" required maxLength={200} />
+      </label>
+      <label className="field">
+        <span>Organization</span>
+        <input name="organization" autoComplete="organization" required maxLength={200} />
+      </label>
+      <label className="field">
+        <span>Email</span>
+        <input name="email" type="email" autoComplete="email" required />
+      </label>
+      <div className="field">
+        <label htmlFor="signup-password">Password</label>
+        <input
+          id="signup-password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={10}
+          aria-describedby="password-hint"
+        />
+        <small id="password-hint" className="muted">
+          At least 10 characters.
+        </small>
+      </div>
+    </AuthCard>
   );
 }
