@@ -29,8 +29,10 @@ export function useLiveInvoices(): void {
         queryClient.setQueriesData<InvoiceListPage>({ queryKey: ["invoices", "list"] }, (page) =>
           page ? applyStatusToPage(page as never, event) : page,
         );
-        // A new upload (from another tab, the phone, a colleague) is not in any list yet: fetch the lists again.
-        if (event.previous_status === null && !event.replayed) refreshLists();
+        // A new upload (from another tab, the phone, a colleague) is not in any list yet, and a finished one has
+        // a review state the event does not carry; a list fetched while the event was on its way is also older
+        // than it. Fetch the lists again (throttled) in these cases.
+        if ((event.previous_status === null || FINAL.has(event.status)) && !event.replayed) refreshLists();
         if (FINAL.has(event.status) || event.previous_status !== null) {
           void queryClient.invalidateQueries({ queryKey: ["invoice", event.id] });
         }
