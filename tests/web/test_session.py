@@ -33,6 +33,8 @@ def test_sign_up_sign_out_back_button_and_sign_in(stack, browser_context):
     context = browser_context()
     page = context.new_page()
     page.goto(f"{stack.base}/signin")
+    # The page is a lazy chunk: shoot the form, not the loading line before it.
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     shot(page, "01-sign-in")
     email = sign_up(page, stack.base, name="Ann Admin")
     expect(page.get_by_role("heading", name="Invoices of your organization")).to_be_visible()
