@@ -116,8 +116,10 @@ class ChangeFollower:
                 change = await stream.try_next()
                 if change is not None:
                     self._event_times.append(loop.time())
-                elif (pause := self._empty_wake_pause(loop.time()) - (loop.time() - asked)) > 0:
-                    await asyncio.sleep(pause)  # woken by a write this stream filtered out: do not ask at once
+                elif not self._reopen and (pause := self._empty_wake_pause(loop.time()) - (loop.time() - asked)) > 0:
+                    # Woken by a write this stream filtered out: do not ask at once. A requested reopen (a new
+                    # partition) does not wait: the new range's work is waiting for it.
+                    await asyncio.sleep(pause)
                 if change is not None and change.get("operationType") != "invalidate":
                     try:
                         await self._handle(change)
