@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from api.errors import Unauthorized
 from core.config import Settings
-from core.models import Role, User, WatcherHeartbeat, utcnow
+from core.models import Role, User, WatcherGroup, utcnow
 from core.security import InvalidToken, decode_access_token
 
 router = APIRouter(tags=["meta"])
@@ -70,7 +70,7 @@ async def ready(request: Request) -> JSONResponse:
     }
     if await is_operator(request):
         cutoff = utcnow() - timedelta(seconds=settings.heartbeat_seconds * 3)
-        watchers = await WatcherHeartbeat.find(WatcherHeartbeat.last_seen >= cutoff).to_list()
+        watchers = [beat for beat in await WatcherGroup.heartbeats() if beat.last_seen >= cutoff]
         body["watchers"] = [
             {"id": w.id, "host": w.host, "pid": w.pid, "in_flight": w.in_flight, "processed": w.processed,
              "failed": w.failed, "last_seen": w.last_seen.isoformat()}

@@ -54,7 +54,7 @@ def command_purpose(name: str, command: Mapping[str, Any]) -> str:
             return "next retry read"
         return "backlog read"
     if collection == "watchers":
-        return "heartbeat write" if name == "update" else "membership read"
+        return "heartbeat (beat and membership)" if name == "findAndModify" else "heartbeat prune"
     if collection == "watcher_state":
         return "token save"
     return f"other {name} {collection}"
@@ -131,7 +131,10 @@ class CheapWatcher:
 
     async def _beat(self) -> None:
         while not self.stopping.is_set():
-            await self.membership.beat({"host": "bench"}, 3 * HEARTBEAT)
+            now = now_ms()
+            beat = {"host": "bench", "pid": 0, "started_at": now, "last_seen": now, "in_flight": 0, "processed": 0,
+                    "failed": 0, "retried": 0, "swept": 0}  # the fields a real heartbeat writes
+            await self.membership.beat(beat, 3 * HEARTBEAT)
             await asyncio.sleep(HEARTBEAT.total_seconds())
 
     def start(self) -> None:

@@ -222,10 +222,10 @@ class WatcherState(Document):
         name = "watcher_state"
 
 
-class WatcherHeartbeat(Document):
-    """One per running watcher process; expires when the process stops beating."""
+class WatcherHeartbeat(BaseModel):
+    """One running watcher process, as its last heartbeat described it."""
 
-    id: str  # type: ignore[assignment]
+    id: str
     host: str
     pid: int
     started_at: datetime
@@ -237,9 +237,32 @@ class WatcherHeartbeat(Document):
     swept: int = 0
     expires_at: datetime
 
+
+def watcher_member_key(watcher_id: str) -> str:
+    """The key of a watcher in `WatcherGroup.members`: its id with the characters a field name cannot hold
+    (`.`, a leading `$`) escaped."""
+    return watcher_id.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+class WatcherGroup(Document):
+    """The watchers of one group (`_id` = the group name) and their last heartbeats, in one document: one
+    command both beats and reads who else is alive (`watcher.partitions.Membership`). A watcher's entry is
+    removed when it stops cleanly, or by a live member once it has expired; the entries of a group whose
+    watchers all died stay, not alive, until one starts again."""
+
+    id: str  # type: ignore[assignment]
+    members: dict[str, WatcherHeartbeat] = Field(default_factory=dict)
+
     class Settings:
         name = "watchers"
-        indexes = [IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=0)]
+
+    @classmethod
+    async def heartbeats(cls) -> list[WatcherHeartbeat]:
+        """Every watcher of every group, newest heartbeat first: the one source of "who is alive" (a
+        heartbeat whose `expires_at` has passed is a watcher that stopped beating)."""
+        groups = await cls.find({"members": {"$exists": True}}).to_list()
+        beats = [beat for group in groups for beat in group.members.values()]
+        return sorted(beats, key=lambda beat: beat.last_seen, reverse=True)
 
 
 class FailureCount(BaseModel):
@@ -321,7 +344,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     RefreshToken,
     Invoice,
     WatcherState,
-    WatcherHeartbeat,
+    WatcherGroup,
     StatsDay,
     StatsHour,
     StatsRollup,

@@ -2,10 +2,10 @@
 with the fleet.
 
 An invoice's bucket is the last byte of its `_id` (fixed at insert; the id's counter makes it uniform over
-the 256 buckets). The live watchers of a group are the unexpired heartbeats; sorted by id, watcher i of n owns
-the bucket range [i·256/n, (i+1)·256/n). Each watcher recomputes its range at every heartbeat, filters its
-change stream and its backlog reads to it, and reopens the stream (from its resume token) when the range
-changes. A watcher that dies drops out when its heartbeat expires (3 heartbeats), and the others' ranges
+the 256 buckets). The live watchers of a group are the unexpired heartbeats in the group's document; sorted
+by id, watcher i of n owns the bucket range [i·256/n, (i+1)·256/n). Each watcher recomputes its range at every
+heartbeat, filters its change stream and its backlog reads to it, and reopens the stream (from its resume
+token) when the range changes. A watcher that dies drops out when its heartbeat expires (3 heartbeats), and the others' ranges
 cover its buckets from their next heartbeat; its claims come back through the lease expiry. While views of
 the membership differ for a moment, a bucket may be offered to two watchers (the fenced claim keeps it to
 one) or to none (the backlog read after every change catches up).
@@ -14,12 +14,14 @@ one) or to none (the backlog read after every change catches up).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
-from core.models import WatcherHeartbeat, utcnow
+from core.models import WatcherGroup, utcnow, watcher_member_key
 
 BUCKETS = 256
 ALL_BUCKETS = frozenset(range(BUCKETS))
@@ -59,27 +61,45 @@ def bucket_filter(id_path: str, buckets: frozenset[int]) -> dict[str, Any]:
 
 
 class Membership:
-    """This watcher's heartbeat and, from everyone's, its bucket range."""
+    """This watcher's heartbeat and, from the group's, its bucket range. One command per beat: the heartbeat
+    is written into the group's document (`core.models.WatcherGroup`) and the document comes back with
+    everyone else's."""
 
     def __init__(self, watcher_id: str, group: str, on_change: Callable[[frozenset[int]], None]) -> None:
         self.watcher_id, self.group = watcher_id, group
         self.buckets = ALL_BUCKETS  # until the first heartbeat tells who else is alive
         self.live = 1
+        self._key = watcher_member_key(watcher_id)
         self._on_change = on_change
 
     async def beat(self, fields: dict[str, Any], ttl: timedelta) -> None:
         now = utcnow()
-        heartbeats = WatcherHeartbeat.get_pymongo_collection()
-        await heartbeats.update_one(
-            {"_id": self.watcher_id}, {"$set": {**fields, "group": self.group, "expires_at": now + ttl}}, upsert=True
-        )
-        live = [doc["_id"] async for doc in heartbeats.find(
-            {"group": self.group, "expires_at": {"$gt": now}}, {"_id": 1})]
+        groups = WatcherGroup.get_pymongo_collection()
+        beat = {f"members.{self._key}": {**fields, "id": self.watcher_id, "expires_at": now + ttl}}
+        try:
+            group = await groups.find_one_and_update(
+                {"_id": self.group}, {"$set": beat}, upsert=True, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # the group's first two watchers created it at once: it exists now
+            group = await groups.find_one_and_update(
+                {"_id": self.group}, {"$set": beat}, return_document=ReturnDocument.AFTER)
+        members = (group or {}).get("members", {})
+        live = [member["id"] for member in members.values() if member["expires_at"] > now]
+        await self.prune(members, now)
         self.live = len(set(live) | {self.watcher_id})
         buckets = buckets_for(self.watcher_id, live)
         if buckets != self.buckets:
             self.buckets = buckets
             self._on_change(buckets)
 
+    async def prune(self, members: dict[str, Any], now: datetime) -> None:
+        """Remove the entries of `members` (as read at `now`) that had expired, each only if it still has:
+        a watcher that beat again meanwhile keeps its entry."""
+        groups = WatcherGroup.get_pymongo_collection()
+        for key, member in members.items():
+            if member["expires_at"] <= now:
+                await groups.update_one({"_id": self.group, f"members.{key}.expires_at": {"$lte": now}},
+                                        {"$unset": {f"members.{key}": ""}})
+
     async def leave(self) -> None:
-        await WatcherHeartbeat.get_pymongo_collection().delete_one({"_id": self.watcher_id})
+        await WatcherGroup.get_pymongo_collection().update_one(
+            {"_id": self.group}, {"$unset": {f"members.{self._key}": ""}})

@@ -17,7 +17,7 @@ from api.admin.schemas import (
 )
 from core import stats
 from core.config import Settings
-from core.models import Invoice, StatsDay, User, WatcherHeartbeat, utcnow
+from core.models import Invoice, StatsDay, User, WatcherGroup, utcnow
 
 log = logging.getLogger("invoicer.api")
 
@@ -120,15 +120,15 @@ async def _users(org_id: PydanticObjectId, ids: Iterable[PydanticObjectId]) -> d
 
 
 async def watchers(settings: Settings) -> list[WatcherPublic]:
-    """Every watcher with a heartbeat document (they expire a while after the process stops)."""
+    """Every watcher with a heartbeat (removed when it stops, or once it expired while its group lives on)."""
     cutoff = utcnow() - timedelta(seconds=settings.heartbeat_seconds * 3)
-    beats = await WatcherHeartbeat.find_all().to_list()
+    beats = await WatcherGroup.heartbeats()
     return [
         WatcherPublic(
             id=beat.id, host=beat.host, pid=beat.pid, alive=beat.last_seen >= cutoff, started_at=beat.started_at,
             last_seen=beat.last_seen, jobs_running=beat.in_flight, processed=beat.processed, failed=beat.failed,
         )
-        for beat in sorted(beats, key=lambda b: b.last_seen, reverse=True)
+        for beat in beats
     ]
 
 

@@ -79,10 +79,15 @@ async def wait_until(
         await asyncio.sleep(0.1)
 
 
+async def heartbeats(database: AsyncDatabase) -> list[dict]:
+    """The last heartbeat of every watcher, from the groups' documents."""
+    return [beat async for group in database["watchers"].find() for beat in group.get("members", {}).values()]
+
+
 def watcher_ready(database: AsyncDatabase, count: int = 1) -> Callable[[], Awaitable[bool]]:
     """True once `count` watchers have sent a heartbeat (they beat right after connecting)."""
     async def check() -> bool:
-        return await database["watchers"].count_documents({}) >= count
+        return len(await heartbeats(database)) >= count
 
     return check
 

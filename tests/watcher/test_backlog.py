@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from tests.watcher.support import CONCURRENCY, FAST_WATCHER, queue_invoices, statuses, wait_until
+from tests.watcher.support import CONCURRENCY, FAST_WATCHER, heartbeats, queue_invoices, statuses, wait_until
 
 
 PREFETCH = int(FAST_WATCHER["WATCHER_PREFETCH"])
@@ -52,11 +52,11 @@ async def test_two_watchers_drain_a_backlog_with_one_claim_and_one_final_write_p
     assert most_in_processing <= 2 * (CONCURRENCY + PREFETCH)
 
     async def both_reported() -> bool:
-        beats = await db["watchers"].find().to_list()
+        beats = await heartbeats(db)
         return len(beats) == 2 and sum(beat["processed"] for beat in beats) == len(ids)
 
     await wait_until(both_reported, 10, "the heartbeats to count 200 processed", *watchers)
-    beats = await db["watchers"].find().to_list()
+    beats = await heartbeats(db)
     assert all(beat["processed"] > 0 and beat["swept"] == 0 and beat["in_flight"] == 0 for beat in beats), beats
 
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 import signal
+from datetime import timedelta
 
 from bson import ObjectId
+from pymongo import monitoring
 
-from core.models import Invoice
+from core.config import Settings
+from core.db import connect
+from core.models import Invoice, WatcherGroup, utcnow
 from tests.watcher.support import queue_invoices, statuses, wait_until, watcher_ready
-from watcher.partitions import ALL_BUCKETS, BUCKETS, bucket_of, buckets_for
+from watcher.partitions import ALL_BUCKETS, BUCKETS, Membership, bucket_of, buckets_for
 from watcher.queue import InvoiceQueue
 
 
@@ -74,3 +78,61 @@ async def test_two_watchers_share_the_work_and_a_killed_ones_buckets_are_taken_o
         assert [entry["status"] for entry in doc["status_history"]].count("processed") == 1, doc
     by_first, by_second = processed_by(first.log()), processed_by(second.log())
     assert not by_first & by_second  # written once: no invoice processed by both
+
+
+def beat(host: str) -> dict:
+    now = utcnow()
+    return {"host": host, "pid": 1, "started_at": now, "last_seen": now}
+
+
+async def test_one_command_per_heartbeat_beats_and_reads_the_group_and_an_expired_member_is_pruned(
+    db, settings: Settings,
+):
+    listener = CommandNames()
+    client, _ = await connect(settings, event_listeners=[listener])
+    try:
+        changes: dict[str, list[frozenset[int]]] = {"a.host:1": [], "b$:2": []}
+        first = Membership("a.host:1", "g", changes["a.host:1"].append)  # a '.' and a '$' are kept in field names
+        second = Membership("b$:2", "g", changes["b$:2"].append)
+        await first.beat(beat("a"), timedelta(seconds=30))
+        assert first.buckets == ALL_BUCKETS and not changes["a.host:1"]
+        listener.names.clear()
+        await second.beat(beat("b"), timedelta(seconds=30))
+        assert listener.names == ["findAndModify"], "one command both beats and reads the membership"
+        assert second.live == 2 and len(second.buckets) == BUCKETS // 2
+        await first.beat(beat("a"), timedelta(seconds=30))
+        assert first.buckets | second.buckets == ALL_BUCKETS and not first.buckets & second.buckets
+        assert sorted(beat.id for beat in await WatcherGroup.heartbeats()) == ["a.host:1", "b$:2"]
+
+        # The second stops beating: its entry expires, and the next beat of the first prunes it.
+        await second.beat(beat("b"), timedelta(seconds=-1))
+        await first.beat(beat("a"), timedelta(seconds=30))
+        assert first.buckets == ALL_BUCKETS and first.live == 1
+        assert [beat.id for beat in await WatcherGroup.heartbeats()] == ["a.host:1"]
+
+        # A member that beat again before the prune keeps its entry: only still-expired entries are removed.
+        await second.beat(beat("b"), timedelta(seconds=-1))
+        read_at = utcnow()
+        stale = await WatcherGroup.get_pymongo_collection().find_one({"_id": "g"})
+        await second.beat(beat("b"), timedelta(seconds=30))
+        await first.prune(stale["members"], read_at)
+        assert len(await WatcherGroup.heartbeats()) == 2
+
+        await second.leave()
+        assert [beat.id for beat in await WatcherGroup.heartbeats()] == ["a.host:1"]
+    finally:
+        await client.close()
+
+
+class CommandNames(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
