@@ -25,6 +25,12 @@ _SUM_WORD = r"(?:total|summe|gesamt\s*-?\s*(?:summe|betrag)?|betrag|beitrag|rech
 _INCL = r"(?:incl|inkl|inc|including|inclusive|inklusive|einschl|einschliesslich|in[cd][l1i])"
 _EXCL = r"(?:excl|exkl|excluding|exclusive|exklusive|before|w/o|without|ohne|zzgl|zuzugl|zuzuglich)"
 
+# Summary rows that are no money due: counts, discounts and tips ("Total Qty: 9", "Tip 2.00").
+_OTHER_TOTALS = (
+    r"(?:total\s*(?:qty|quantity|items?|item\(s\)|pcs|units|no\.?\s*of\s*items|discount|savings?|saved|weight|points)"
+    r"|tips?|gratuity|trinkgeld|pourboire|propina)"
+)
+
 # field -> (pattern, strength). "not_total" and "payment" are anti-labels: they mark amounts that are
 # explicitly something else (quantities, cash tendered, change), so no field takes them.
 _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
@@ -118,7 +124,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"cukai", 0.8),
     ),
     "not_total": (
-        (r"total\s*(?:qty|quantity|items?|item\(s\)|pcs|units|no\.?\s*of\s*items|discount|savings?|saved|weight|points)", 1.0),
+        (_OTHER_TOTALS, 1.0),
         (r"(?:no\.?\s*of\s*items|qty|quantity|discount|you\s*saved|savings|points|rabatt|remise|korting)", 1.0),
         (r"(?:gst|vat|tax|ust|mwst|tva|btw|steuer)\s*-?\s*(?:reg(?:istration)?\.?|id|no|nr|number|nummer|identification)", 1.0),
         (r"(?:ust|umsatzsteuer)\s*-?\s*id|steuer\s*-?\s*(?:nr|nummer)|tax\s*invoice|n°\s*tva|numero\s*de\s*tva|btw\s*-?\s*nummer", 1.0),
@@ -183,6 +189,25 @@ def _labels_of(text: str) -> tuple[LabelMatch, ...]:
         if all(match.end <= other.start or match.start >= other.end for other in kept):
             kept.append(match)
     return tuple(_absorb_tax_qualifiers(sorted(kept, key=lambda m: m.start), folded))
+
+
+# The labels of a receipt's or invoice's summary block: the rows after the items.
+SUMMARY_FIELDS = frozenset({"total", "subtotal", "tax", "payment"})
+_OTHER_TOTAL = re.compile(rf"{_B}{_OTHER_TOTALS}[.:]?")
+
+
+def is_summary(label: LabelMatch, text: str) -> bool:
+    """Whether `label`, found in `text`, names a summary row (total, subtotal, tax, tips, total quantity,
+    cash, change, rounding...): no item, and the end of a list of items."""
+    if label.field in SUMMARY_FIELDS:
+        return True
+    return label.field == "not_total" and bool(_OTHER_TOTAL.fullmatch(fold(text[label.start:label.end])))
+
+
+def summary_label(text: str) -> LabelMatch | None:
+    """The summary label that opens `text` ("Total Qty 9", "Sub Total 12.00"), if any."""
+    labels = find_labels(text[:30])
+    return labels[0] if labels and labels[0].start <= 2 and is_summary(labels[0], text) else None
 
 
 _QUALIFIER_GAP = re.compile(rf"^[\s.,:()@]*(?:(?:{_INCL}|{_EXCL}|of|\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%)[\s.,:()@]*)*$")

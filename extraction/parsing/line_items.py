@@ -2,7 +2,8 @@
 
 The header row's words give the columns' horizontal positions; each later row with an amount becomes
 an item whose numbers are assigned to the column they sit under; rows without numbers continue the
-previous item's description. The table ends at the first totals label.
+previous item's description. The table ends at the first summary label (total quantity, subtotal, tax,
+total, cash...), which no description swallows.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from extraction.models import LineItem, Source
 from extraction.parsing.amounts import find_amounts
 from extraction.parsing.dates import fold
-from extraction.parsing.labels import find_labels
+from extraction.parsing.labels import find_labels, is_summary, summary_label
 from extraction.parsing.layout import Cell, Layout, Row
 
 _COLUMNS = {
@@ -27,7 +28,6 @@ _COLUMNS = {
 }
 _COLUMN_RES = {name: re.compile(rf"(?<![a-z])(?:{pattern})(?![a-z])") for name, pattern in _COLUMNS.items()}
 _QUANTITY = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w.,]*\d)")
-_END_FIELDS = {"total", "subtotal", "tax", "payment"}
 
 
 def column_words(text: str) -> list[tuple[int, int]]:
@@ -132,11 +132,21 @@ def _starts_with_label(row: Row) -> str | None:
     return labels[0].field if labels and labels[0].start <= 2 else None
 
 
+def _starts_summary(row: Row) -> bool:
+    return summary_label(row.cells[0].text) is not None
+
+
+def _names_summary(description: str | None) -> bool:
+    """Whether a row's text before its figure ends in a summary label: the figure is what the label names."""
+    text = (description or "").rstrip(" :.")
+    return any(is_summary(label, text) and label.end >= len(text) for label in find_labels(text))
+
+
 def receipt_items(layout: Layout, source: Source) -> list[LineItem]:
     """Rows of the first page that carries a totals block, above it: a description on the left and one
     amount at the right end. A row with text and no amount right under an item continues its
     description (wrapped); a summary row (total, subtotal, tax, tips, cash) is never an item."""
-    end = next((row.index for row in layout.rows if _starts_with_label(row) in _END_FIELDS and find_amounts(row.text)), None)
+    end = next((row.index for row in layout.rows if _starts_summary(row) and find_amounts(row.text)), None)
     if end is None:
         return []
     page = layout.rows[end].page
@@ -164,7 +174,7 @@ def receipt_items(layout: Layout, source: Source) -> list[LineItem]:
             _text_before_numbers(c, box[0]) for c in row.cells if c.bbox[0] < box[0]
         ).strip()
         description = _BARCODE.sub("", _UNIT_PRICE.sub("", description)).strip()
-        summary = any(found.field in _END_FIELDS for found in find_labels(description))
+        summary = any(is_summary(found, description) for found in find_labels(description))
         if box[2] < 0.5 * width or not _LETTERS.search(description) or summary or find_amounts(description):
             previous_was_item = False  # not priced at the right, no words, a summary row, or two prices
             continue
@@ -189,11 +199,12 @@ def table_items(layout: Layout, source: Source) -> list[LineItem]:
         if header is None or row.page != header.row.page:
             header = _header(row)
             continue
-        labels = find_labels(row.cells[0].text[:30])
-        if labels and labels[0].start <= 2 and labels[0].field in _END_FIELDS:
-            header = None  # the totals block closes the table
+        if _starts_summary(row):
+            header = None  # the summary block closes the table
             continue
         item = _item(row, header, source)
+        if item is not None and _names_summary(item.description):
+            continue  # "Food Total 24.00", "VAT: 3.80": a label and its figure, inside the table
         if item is not None:
             items.append(item)
         elif items and items[-1].page == row.page and not find_amounts(row.text):

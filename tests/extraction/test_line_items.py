@@ -59,3 +59,45 @@ def test_line_item_matching_for_the_eval() -> None:
     assert not description_match("Delivery", "Office Chair")
     fields = parse_fields(document((50, 120, "PASTA"), (600, 120, "9.90"), (50, 200, "TOTAL"), (600, 200, "9.90")))
     assert match_line_items(fields.line_items, [("Pasta", "9.90"), ("Wine", "5.00")]) == 1
+
+
+def test_a_wrapped_description_stops_at_a_summary_row() -> None:
+    # A hardware shop's receipt: each item's code and figures on one row, its name wrapped under them;
+    # the "Total Qty" row after the last name carries no money figure and is no part of that name.
+    fields = parse_fields(document(
+        (50, 50, "PEKAN TOOLS TRADING"),
+        (50, 100, "Item"), (300, 100, "Qty"), (420, 100, "U/Price"), (650, 100, "Amount"),
+        (50, 130, "4410"), (300, 130, "1"), (420, 130, "12.50"), (650, 130, "12.50"),
+        (50, 160, "HOSE CLIP 20MM"),
+        (50, 190, "5120"), (300, 190, "3"), (420, 190, "4.00"), (650, 190, "12.00"),
+        (50, 220, "WIRE BRUSH SET"),
+        (90, 250, "Total Qty"), (300, 250, "4"), (650, 250, "24 50"),
+        (420, 290, "Total Sales:"), (650, 290, "24.50"),
+        (420, 320, "Cash:"), (650, 320, "30.00"),
+        (420, 350, "Change:"), (650, 350, "5.50"),
+    ))
+    assert [item.description for item in fields.line_items] == ["4410 HOSE CLIP 20MM", "5120 WIRE BRUSH SET"]
+    assert [item.amount for item in fields.line_items] == [Decimal("12.50"), Decimal("12.00")]
+
+
+def test_count_and_tip_rows_are_not_items() -> None:
+    fields = parse_fields(document(
+        (50, 120, "BURGER"), (600, 120, "11.00"),
+        (50, 150, "ICED TEA"), (600, 150, "3.00"),
+        (50, 180, "Total Items: 2"),
+        (50, 230, "Subtotal"), (600, 230, "14.00"),
+        (50, 260, "Tip"), (600, 260, "2.00"),
+        (50, 290, "Total"), (600, 290, "16.00"),
+    ))
+    assert _rows(fields) == [("BURGER", None, None, Decimal("11.00")), ("ICED TEA", None, None, Decimal("3.00"))]
+
+
+def test_a_label_and_its_figure_inside_a_table_are_no_item() -> None:
+    fields = parse_fields(document(
+        (50, 100, "Description"), (650, 100, "Amount"),
+        (50, 130, "Lamb curry"), (650, 130, "14.00"),
+        (50, 160, "Food Total"), (650, 160, "14.00"),
+        (50, 190, "Mango lassi"), (650, 190, "4.00"),
+        (50, 240, "Total"), (650, 240, "18.00"),
+    ))
+    assert _rows(fields) == [("Lamb curry", None, None, Decimal("14.00")), ("Mango lassi", None, None, Decimal("4.00"))]
