@@ -25,11 +25,11 @@ from core.models import WatcherGroup, utcnow, watcher_member_key
 
 BUCKETS = 256
 ALL_BUCKETS = frozenset(range(BUCKETS))
-# The longest a partitioned watcher's change stream waits after an early empty answer
-# (`ChangeFollower.max_empty_wake_pause`): an event arriving meanwhile waits at most this long. SecantusDB
-# answers every waiting getMore at each write anywhere; without a pause each of N watchers would ask again
-# after every write, N times the commands for the same work. Never reached on MongoDB, whose empty answers
-# come only at maxAwaitTimeMS.
+# The longest a partitioned watcher's change stream waits between two getMores once the server has answered
+# one early and empty (`ChangeFollower.max_empty_wake_pause`): an event arriving meanwhile waits at most this
+# long. SecantusDB answers every waiting getMore at each write anywhere; unpaced, each of N watchers would ask
+# again after every write, N times the commands for the same work. Never reached on MongoDB, whose empty
+# answers come only at maxAwaitTimeMS.
 MAX_EMPTY_WAKE_PAUSE = 1.0
 
 
@@ -45,8 +45,10 @@ def buckets_for(watcher_id: str, live: Iterable[str]) -> frozenset[int]:
 
 
 def max_empty_wake_pause(live: int) -> float:
-    """A lone watcher sees every change anyway: no pause. One of several waits about the mean time between its
-    own events (`core.changestream`), so the fleet's empty answers stay about as many as its invoices."""
+    """A lone watcher is not paced: its first event after a quiet spell must not wait for the pause (it pays
+    instead an early empty answer for each of its own claim and final writes). One of several asks about once
+    per mean time between its own events (`core.changestream`), so the fleet's getMores stay about as many as
+    its invoices."""
     return MAX_EMPTY_WAKE_PAUSE if live > 1 else 0.0
 
 

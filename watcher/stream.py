@@ -43,7 +43,7 @@ def stream_pipeline(buckets: frozenset[int] = ALL_BUCKETS) -> list[dict[str, Any
 
 
 # How long one getMore waits for events. On MongoDB the number of idle getMores of the fleet is
-# watchers / this; a partition change waits for the current one to end (the stream task is cancelled at stop).
+# watchers / this; a partition change abandons the one in flight (`ChangeFollower.reopen`).
 STREAM_AWAIT_MS = 5000
 # Token saves, per owner. An older token only re-offers, after a restart, the events handled since it was
 # saved, each then a claim that fails (they are fenced): bounded by a number of events and a time, not paid
@@ -112,8 +112,8 @@ class InvoiceStream:
         )
 
     def follow_partition(self, live: int) -> None:
-        """The bucket range changed (`live` watchers now): reopen the stream from its token, filtered to the
-        new range, pausing after early empty answers when it shares the work."""
+        """The bucket range changed (`live` watchers now): reopen the stream at once from its token, filtered
+        to the new range, paced (`partitions.max_empty_wake_pause`) when it shares the work."""
         self.follower.max_empty_wake_pause = max_empty_wake_pause(live)
         self.follower.reopen()
 

@@ -26,8 +26,11 @@ class Commands(monitoring.CommandListener):
     def __init__(self) -> None:
         self.next_retry_reads = 0
         self.token_saves = 0
+        self.getmores = 0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "getMore":
+            self.getmores += 1
         if event.command_name == "update" and event.command.get("update") == "watcher_state":
             self.token_saves += 1
         retry_at = event.command.get("filter", {}).get("retry_at") if event.command_name == "find" else None
@@ -82,6 +85,39 @@ def test_after_an_early_empty_answer_a_follower_waits_about_the_time_between_its
     follower._event_times.extend(100.0 - EVENT_RATE_WINDOW + 0.1 * n for n in range(40))
     assert follower._empty_wake_pause(100.0) == EVENT_RATE_WINDOW / 40
     assert follower._empty_wake_pause(100.0 + EVENT_RATE_WINDOW - 0.05) == 1.0, "old events are forgotten"
+
+
+async def test_a_paced_follower_asks_about_once_per_event_though_every_write_answers_its_getmore(
+    db, settings: Settings,
+):
+    """SecantusDB answers a waiting getMore at every write; a follower of one write in five, paced, does not
+    ask after each of them, nor once after each of its events and once more at the next write."""
+    listener = Commands()
+    client, database = await connect(settings, event_listeners=[listener])
+    events: list[int] = []
+
+    async def handle(change: Any) -> None:
+        events.append(change["fullDocument"]["n"])
+
+    follower = ChangeFollower("paced", database["pace_probe"], [{"$match": {"fullDocument.mine": True}}], handle,
+                              max_await_time_ms=5000)
+    follower.max_empty_wake_pause = 1.0
+    task = asyncio.create_task(follower.run())
+    try:
+        await asyncio.wait_for(follower.open.wait(), 10)
+        for n in range(120):  # 15 writes a second for 8 s, one in five of them this follower's
+            await db["pace_probe"].insert_one({"n": n, "mine": n % 5 == 0})
+            await asyncio.sleep(1 / 15)
+        async with asyncio.timeout(10):
+            while len(events) < 24:
+                await asyncio.sleep(0.05)
+        assert sorted(events) == list(range(0, 120, 5))
+        # About one a second (the pause's cap); unpaced, 120; paced only after empty answers, twice as many.
+        assert listener.getmores <= 18, f"{listener.getmores} getMores for {len(events)} events among 120 writes"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.close()
 
 
 async def test_a_busy_stream_saves_its_token_per_hundred_events_not_every_few_seconds(db, settings: Settings):

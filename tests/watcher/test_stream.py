@@ -1,16 +1,21 @@
-"""The change stream's life: resume after a restart, an unusable resume token, a dropped collection, and the
-sweep's count of pending invoices the stream never delivered."""
+"""The change stream's life: resume after a restart, an unusable resume token, a dropped collection, a reopen
+for a new bucket range, and the sweep's count of pending invoices the stream never delivered."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import signal
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from core.changestream import ChangeFollower
 from core.models import Invoice
 from watcher.queue import InvoiceQueue, now_ms
-from watcher.stream import StreamAudit
+from watcher.stream import STREAM_AWAIT_MS, StreamAudit
 from tests.watcher.support import queue_invoices, statuses, wait_until, watcher_ready
 
 NO_SWEEP = {"SWEEP_INTERVAL_SECONDS": "600"}  # whatever is processed was delivered by the stream
@@ -86,3 +91,51 @@ async def test_the_sweep_reports_only_pending_invoices_the_stream_never_delivere
     # The backlog predates the stream, `_fresh` may still be on its way: only `skipped` was missed.
     assert await audit.missed(queue) == [skipped]
     assert await audit.missed(queue) == []  # reported once
+
+
+async def test_a_reopen_abandons_the_getmore_in_flight_and_loses_or_repeats_no_event(db):
+    """A watcher given a new bucket range reopens at once, not after its current getMore's wait (up to
+    STREAM_AWAIT_MS on MongoDB); the changes an abandoned getMore carried come again from the resume token."""
+    collection = db["reopen_probe"]
+    handled: list[int] = []
+    opened: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def handle(change: Mapping[str, Any]) -> None:
+        handled.append(change["fullDocument"]["n"])
+
+    follower = ChangeFollower("probe", collection, [{"$match": {"operationType": "insert"}}], handle,
+                              on_open=lambda: opened.append(loop.time()), max_await_time_ms=STREAM_AWAIT_MS)
+    task = asyncio.create_task(follower.run())
+    try:
+        await asyncio.wait_for(follower.open.wait(), 10)
+        await collection.insert_one({"n": 0})
+        async with asyncio.timeout(10):
+            while handled != [0]:
+                await asyncio.sleep(0.01)
+
+        # Nothing is written: the getMore now in flight would wait the whole STREAM_AWAIT_MS.
+        await asyncio.sleep(0.5)
+        asked = loop.time()
+        follower.reopen()
+        async with asyncio.timeout(10):
+            while len(opened) < 2:
+                await asyncio.sleep(0.01)
+        assert opened[1] - asked < 1.0, "reopened without waiting out the getMore in flight"
+
+        # Reopens racing writes: each write wakes the getMore the reopen abandons, at varied moments.
+        for n in range(1, 31):
+            write = asyncio.create_task(collection.insert_one({"n": n}))
+            await asyncio.sleep(random.uniform(0, 0.01))
+            follower.reopen()
+            await write
+            await asyncio.sleep(random.uniform(0, 0.02))
+        async with asyncio.timeout(20):
+            while len(handled) < 31:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        assert sorted(handled) == list(range(31)), "each change handled exactly once"
+        assert len(opened) > 10, "the reopens happened"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
