@@ -4,7 +4,10 @@ of them orphans), against the embedded database, beside the old whole-set approa
     .venv/bin/python -m bench.orphans --invoices 1000000 [--load-budget 300] [--json out.json]
 
 Loading stops when the budget runs out; the table says how many were loaded, so a sweep measured at a
-smaller size can be extrapolated (the sweep is linear in the number of old files).
+smaller size can be extrapolated (the sweep is linear in the number of old files). The documents are
+loaded first and the indexes built after (`invoicer migrate`), as a bulk restore does: the end state is the
+same as inserting into indexed collections, and the embedded server builds an index faster than it
+maintains one insert by insert.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from bson import ObjectId
 from bench.common import console, embedded_database, print_table, write_json
 from core import storage
 from core.config import Settings
-from core.db import connect
+from core.db import connect, migrate
 from core.models import utcnow
 from watcher.orphans import sweep_orphaned_files
 
@@ -29,8 +32,9 @@ BATCH = 5_000
 
 
 async def load(settings: Settings, invoices: int, orphans_per_mille: int, budget: float) -> tuple[int, int, float]:
-    """Invoices with their files, plus orphaned files (with a chunk each); returns (invoices, orphans, seconds)."""
-    client, database = await connect(settings, create_indexes=True)
+    """Invoices with their files, plus orphaned files (with a chunk each), then every index; returns
+    (invoices, orphans, seconds)."""
+    client, database = await connect(settings, create_indexes=False)
     files, chunks = database[f"{storage.BUCKET}.files"], database[f"{storage.BUCKET}.chunks"]
     org = ObjectId()
     old = utcnow() - timedelta(days=2)
@@ -53,6 +57,8 @@ async def load(settings: Settings, invoices: int, orphans_per_mille: int, budget
         if loaded % 100_000 < BATCH:
             console.print(f"  loaded {loaded:,} invoices in {time.monotonic() - started:.0f} s")
     await client.close()
+    await migrate(settings)
+    console.print(f"  indexes built; {time.monotonic() - started:.0f} s in all")
     return loaded, orphans, time.monotonic() - started
 
 
