@@ -25,12 +25,15 @@ from core.models import WatcherGroup, utcnow, watcher_member_key
 
 BUCKETS = 256
 ALL_BUCKETS = frozenset(range(BUCKETS))
-# The longest a partitioned watcher's change stream waits between two getMores once the server has answered
-# one early and empty (`ChangeFollower.max_empty_wake_pause`): an event arriving meanwhile waits at most this
-# long. SecantusDB answers every waiting getMore at each write anywhere; unpaced, each of N watchers would ask
-# again after every write, N times the commands for the same work. Never reached on MongoDB, whose empty
-# answers come only at maxAwaitTimeMS.
-MAX_EMPTY_WAKE_PAUSE = 1.0
+# How long a watcher's change stream may wait between two getMores once the server has answered one early and
+# empty (`ChangeFollower.max_empty_wake_pause`), per live watcher of its group, and at most: an event arriving
+# meanwhile waits at most this long. SecantusDB answers every waiting getMore at each write anywhere; unpaced,
+# each of N watchers would ask again after every write (a lone one after each of its own claim and final
+# writes), N times the commands for the same work. Per watcher, so that the group's getMores while its
+# watchers wait for events stay about as many whatever their number; capped, so that an event never waits
+# long. Never reached on MongoDB, whose empty answers come only at maxAwaitTimeMS.
+EMPTY_WAKE_PAUSE_PER_WATCHER = 0.05
+MAX_EMPTY_WAKE_PAUSE = 2.0
 
 
 def bucket_of(invoice_id: ObjectId) -> int:
@@ -45,11 +48,9 @@ def buckets_for(watcher_id: str, live: Iterable[str]) -> frozenset[int]:
 
 
 def max_empty_wake_pause(live: int) -> float:
-    """A lone watcher is not paced: its first event after a quiet spell must not wait for the pause (it pays
-    instead an early empty answer for each of its own claim and final writes). One of several asks about once
-    per mean time between its own events (`core.changestream`), so the fleet's getMores stay about as many as
-    its invoices."""
-    return MAX_EMPTY_WAKE_PAUSE if live > 1 else 0.0
+    """The longest pause between two getMores of one of `live` watchers. It asks about once per mean time
+    between its own events (`core.changestream`), so its getMores stay about as many as its invoices."""
+    return min(MAX_EMPTY_WAKE_PAUSE, EMPTY_WAKE_PAUSE_PER_WATCHER * max(1, live))
 
 
 def bucket_filter(id_path: str, buckets: frozenset[int]) -> dict[str, Any]:

@@ -110,10 +110,11 @@ class InvoiceStream:
             resume_after=resume_token, stopping=stopping, on_open=self._opened, on_progress=self._progress,
             on_reset=self._forget_token, max_await_time_ms=STREAM_AWAIT_MS,
         )
+        self.follower.max_empty_wake_pause = max_empty_wake_pause(1)  # alone, until its heartbeat tells
 
     def follow_partition(self, live: int) -> None:
         """The bucket range changed (`live` watchers now): reopen the stream at once from its token, filtered
-        to the new range, paced (`partitions.max_empty_wake_pause`) when it shares the work."""
+        to the new range, paced for `live` watchers (`partitions.max_empty_wake_pause`)."""
         self.follower.max_empty_wake_pause = max_empty_wake_pause(live)
         self.follower.reopen()
 
