@@ -26,12 +26,14 @@ from core.models import WatcherGroup, utcnow, watcher_member_key
 BUCKETS = 256
 ALL_BUCKETS = frozenset(range(BUCKETS))
 # How long a watcher's change stream may wait between two getMores once the server has answered one early and
-# empty (`ChangeFollower.max_empty_wake_pause`), per live watcher of its group, and at most: an event arriving
-# meanwhile waits at most this long. SecantusDB answers every waiting getMore at each write anywhere; unpaced,
-# each of N watchers would ask again after every write (a lone one after each of its own claim and final
-# writes), N times the commands for the same work. Per watcher, so that the group's getMores while its
-# watchers wait for events stay about as many whatever their number; capped, so that an event never waits
-# long. Never reached on MongoDB, whose empty answers come only at maxAwaitTimeMS.
+# empty (`ChangeFollower.max_empty_wake_pause`): an event arriving meanwhile waits at most this long.
+# SecantusDB answers every waiting getMore at each write anywhere; unpaced, each of N watchers would ask again
+# after every write (a lone one after each of its own claim and final writes), N times the commands for the
+# same work. At least MIN (a watcher of a few invoices a second then asks about once per invoice), PER_WATCHER
+# for each live watcher of its group (the group's getMores while its watchers wait stay about as many whatever
+# their number), at most MAX (an event never waits long). Never reached on MongoDB, whose empty answers come
+# only at maxAwaitTimeMS.
+MIN_EMPTY_WAKE_PAUSE = 0.5
 EMPTY_WAKE_PAUSE_PER_WATCHER = 0.05
 MAX_EMPTY_WAKE_PAUSE = 2.0
 
@@ -50,7 +52,7 @@ def buckets_for(watcher_id: str, live: Iterable[str]) -> frozenset[int]:
 def max_empty_wake_pause(live: int) -> float:
     """The longest pause between two getMores of one of `live` watchers. It asks about once per mean time
     between its own events (`core.changestream`), so its getMores stay about as many as its invoices."""
-    return min(MAX_EMPTY_WAKE_PAUSE, EMPTY_WAKE_PAUSE_PER_WATCHER * max(1, live))
+    return min(MAX_EMPTY_WAKE_PAUSE, max(MIN_EMPTY_WAKE_PAUSE, EMPTY_WAKE_PAUSE_PER_WATCHER * live))
 
 
 def bucket_filter(id_path: str, buckets: frozenset[int]) -> dict[str, Any]:
