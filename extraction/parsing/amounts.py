@@ -71,6 +71,10 @@ _AMOUNT_RE = re.compile(
 )
 
 
+_DOLLARS = frozenset({"$", "US$", "C$", "A$", "S$", "HK$"})
+_DOLLAR_POINT = re.compile(r"\d{1,3}\.\d{3}")
+
+
 @dataclass(frozen=True)
 class Amount:
     value: Decimal
@@ -111,6 +115,10 @@ def find_amounts(text: str, *, whole_needs_marker: bool = True) -> list[Amount]:
         if parsed is None:
             continue
         value, has_decimals = parsed
+        if _DOLLAR_POINT.fullmatch(match["number"]) and (match["pre"] or match["post"] or "").strip() in _DOLLARS:
+            # "$ 2.619": where the dollar is the currency "." is the decimal point, and a price to the tenth
+            # of a cent (fuel per gallon) is printed with three decimals; a thousands group would read "2,619".
+            value, has_decimals = Decimal(match["number"]), True
         if match["number"][0] in ".," and not (match["pre"] or match["sign"] or match["sign2"]):
             continue  # a lone ".99" is more often a number whose first digits were lost
         currency = _currency_of(match["pre"]) or _currency_of(match["post"])

@@ -17,8 +17,9 @@ from extraction.parsing.dates import fold
 _B = r"(?<![a-z0-9_])"  # word start ("invoice_number_1" is an id, not a label)
 _E = r"(?![a-z_])"  # word end
 _NO = r"(?:no|nr|nbr|num|number|nummer|numero|n|#|n°|nº|no°)\.?"
-_TAX_WORD = r"(?:gst|vat|tax|sst|mwst|ust|tva|btw|iva|(?:versicherungs?)?steuer)"
-_RATE = r"(?:\s*@?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%)?"  # "GST @6%", "TVA 20 %"
+# "G.S.T." spelled out with dots, "Taxes" in the plural
+_TAX_WORD = r"(?:gst|g\.\s?s\.\s?t\.?|vat|tax(?:es)?|sst|mwst|ust|tva|btw|iva|(?:versicherungs?)?steuer)"
+_RATE = r"(?:\s*\(?\s*@?\s*\d{1,2}(?:[.,]\d{1,2})?\s*%\s*\)?)?"  # "GST @6%", "TVA 20 %", "VAT (20%)"
 _TAXED = rf"(?:\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%\s*)?{_TAX_WORD}{_RATE}"  # "6% GST", "USt 19%"
 _SUM_WORD = r"(?:total|summe|gesamt\s*-?\s*(?:summe|betrag)?|betrag|beitrag|rechnungsbetrag|amount|amt|totaal|montant)"
 # "incl" as printed and as OCR misreads it ("indl", "inci", "inc1")
@@ -115,7 +116,10 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "tax": (
         (r"total\s*(?:gst|vat|tax|taxes|sst|tva)|(?:gst|vat|tax|sst)\s*(?:amount|total|payable)|sales\s*tax", 1.0),
-        (r"(?:gst|vat|tax|sst|service\s*tax)(?:\s*@?\s*\d+(?:[.,]\d+)?\s*%)?", 0.7),
+        (rf"(?:gst|g\.\s?s\.\s?t\.?|vat|tax(?:es)?|sst|service\s*tax){_RATE}", 0.7),
+        # the tax a gross price includes, at its rate ("Incl. VAT (20%)", "inkl. 19% MwSt"); without a rate,
+        # "Inclusive GST" is more often a total whose first word was lost (see "total")
+        (rf"{_INCL}[.,]?\s*(?:of\s*)?(?:{_TAX_WORD}\s*\(?\s*@?\s*\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%\s*\)?|\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%\s*{_TAX_WORD})", 0.8),
         (r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer|versicherungs?steuer)\s*-?\s*(?:betrag|gesamt|summe)?|steuer\s*-?\s*betrag|summe\s*(?:mwst|ust)", 0.9),
         (rf"(?:zzgl|zuzugl|zuzuglich|plus)\.?\s*{_TAX_WORD}{_RATE}", 0.9),
         (r"(?:montant\s*)?tva|total\s*taxes", 0.9),

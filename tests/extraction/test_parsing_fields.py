@@ -310,3 +310,19 @@ def test_whole_amounts_grouped_in_thousands_and_one_decimal_after_a_total_label(
     assert rupiah.total is not None and rupiah.total.value == Decimal("224400.00")
     one_decimal = parse_fields(document((50, 100, "Grand Total"), (600, 100, "356.0")))
     assert one_decimal.total is not None and one_decimal.total.value == Decimal("356.00")
+
+
+def test_a_fuel_price_to_the_tenth_of_a_cent_is_not_the_total() -> None:
+    # US fuel receipts print the price per gallon with three decimals: "$ 3.459" is not 3459 dollars.
+    fields = parse_fields(stacked(
+        "PRAIRIE FUEL STOP", "DATE 05/17/19", "PUMP # 4", "GALLONS: 8.112", "PRICE/G: $ 3.459", "FUEL SALE $ 28.06",
+    ))
+    assert fields.total is not None and fields.total.value == Decimal("28.06")
+
+
+def test_the_vat_a_gross_total_includes_is_the_tax_not_the_total() -> None:
+    fields = parse_fields(stacked(
+        "HARBOUR BOOKS", "12/03/2019", "Atlas x 1 $42.00", "Pens x 2 $6.00", "TOTAL: $48.00", "Incl. VAT (20%): $8.00",
+    ))
+    assert fields.total is not None and fields.total.value == Decimal("48.00")
+    assert fields.tax is not None and fields.tax.value == Decimal("8.00")

@@ -28,6 +28,8 @@ from extraction.parsing.labels import document_type, find_labels
         ("(9.32)", "-9.32", None),
         ("9,32-", "-9.32", None),
         ("-0.01", "-0.01", None),
+        ("PRICE/GAL $ 3.459", "3.459", "USD"),  # a dollar price to the tenth of a cent, not 3459
+        ("€ 2.500", "2500", "EUR"),  # where "." groups thousands it still does
         ("RM .02", "0.02", "MYR"),
         ("24 .99", "24.99", None),  # a space before the decimal point, as text layers produce
     ],
@@ -149,6 +151,12 @@ def test_day_first_is_inferred_from_an_unambiguous_date_elsewhere() -> None:
         ("Total GST 2.73", "tax", "Total GST"),
         ("MwSt-Betrag 70,00", "tax", "MwSt-Betrag"),
         ("Total Qty: 3", "not_total", "Total Qty"),
+        ("Taxes 0.41", "tax", "Taxes"),
+        ("G.S.T. 6%: 1.14", "tax", "G.S.T. 6%"),
+        ("Incl. VAT (20%): $3.10", "tax", "Incl. VAT (20%)"),  # the tax a gross price includes, at its rate
+        ("inkl. 7% MwSt 0,84", "tax", "inkl. 7% MwSt"),
+        ("Total Inclusive GST: 18.90", "total", "Total Inclusive GST"),
+        ("Tip: 3.00", "not_total", "Tip"),
         ("CHANGE 1.85", "payment", "CHANGE"),
     ],
 )
