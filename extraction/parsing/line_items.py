@@ -136,6 +136,9 @@ def _starts_summary(row: Row) -> bool:
     return summary_label(row.cells[0].text) is not None
 
 
+_RATE_ONLY = re.compile(r"\s*(?:\d{1,2}(?:[.,]\d{1,2})?\s*%)?\s*")
+
+
 def _names_summary(description: str | None) -> bool:
     """Whether a row's text before its figure ends in a summary label: the figure is what the label names."""
     text = (description or "").rstrip(" :.")
@@ -195,19 +198,31 @@ def receipt_items(layout: Layout, source: Source) -> list[LineItem]:
 def table_items(layout: Layout, source: Source) -> list[LineItem]:
     items: list[LineItem] = []
     header: _Header | None = None
+    paused = False  # after a section's subtotal: more items may follow under the same header
+    joinable = False  # the last row was an item (or its wrapped text): a row of text continues its description
     for row in layout.rows:
         if header is None or row.page != header.row.page:
             header = _header(row)
+            paused = joinable = False
             continue
-        if _starts_summary(row):
-            header = None  # the summary block closes the table
+        if (label := summary_label(row.cells[0].text)) is not None:
+            # A grouped invoice closes each section with its subtotal ("Subtotal $ 112.00", then "--- Food ---");
+            # any other summary row (total, tax, total quantity, payment) closes the table.
+            paused = label.field == "subtotal" and bool(items)
+            header = header if paused else None
+            joinable = False
             continue
         item = _item(row, header, source)
-        if item is not None and _names_summary(item.description):
-            continue  # "Food Total 24.00", "VAT: 3.80": a label and its figure, inside the table
+        if item is not None and (_names_summary(item.description) or _RATE_ONLY.fullmatch(item.description or "")):
+            joinable = False  # "Food Total 24.00", "VAT: 3.80", a tax breakdown's "21% 41.31 8.68 49.99"
+            continue
+        if item is not None and paused and ("%" in (item.description or "") or find_labels(item.description or "")):
+            header = None  # after the subtotal, a charge at a rate or a labelled row: the summary block goes on
+            continue
         if item is not None:
             items.append(item)
-        elif items and items[-1].page == row.page and not find_amounts(row.text):
+            paused, joinable = False, True
+        elif joinable and items[-1].page == row.page and not find_amounts(row.text):
             last = items[-1]
             extra = row.text.strip()
             if extra and last.description and len(last.description) + len(extra) < 200:

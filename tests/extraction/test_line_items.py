@@ -101,3 +101,30 @@ def test_a_label_and_its_figure_inside_a_table_are_no_item() -> None:
         (50, 240, "Total"), (650, 240, "18.00"),
     ))
     assert _rows(fields) == [("Lamb curry", None, None, Decimal("14.00")), ("Mango lassi", None, None, Decimal("4.00"))]
+
+
+def test_a_grouped_invoice_goes_on_after_a_section_subtotal() -> None:
+    fields = parse_fields(document(
+        (50, 100, "Description"), (400, 100, "Quantity"), (650, 100, "Amount"),
+        (50, 130, "--- Garden ---"),
+        (50, 160, "Rake"), (400, 160, "1.00"), (650, 160, "$ 18.00"),
+        (550, 190, "Subtotal $ 18.00"),
+        (50, 220, "--- Kitchen ---"),
+        (50, 250, "Kettle"), (400, 250, "1.00"), (650, 250, "$ 35.00"),
+        (550, 280, "Subtotal $ 35.00"),
+        (450, 320, "Tax 10% on $ 53.00"), (650, 320, "$ 5.30"),
+        (450, 350, "Total"), (650, 350, "$ 58.30"),
+        (50, 400, "Please pay within 30 days"),
+    ))
+    assert [(item.description, item.amount) for item in fields.line_items] == [
+        ("Rake", Decimal("18.00")), ("Kettle", Decimal("35.00")),
+    ]
+
+
+def test_a_tax_breakdown_under_the_items_is_no_item() -> None:
+    fields = parse_fields(document(
+        (50, 100, "Artikel"), (400, 100, "Menge"), (650, 100, "Betrag"),
+        (50, 130, "Kaffeebohnen 1 kg"), (400, 130, "1"), (650, 130, "18,90"),
+        (50, 170, "19%"), (300, 170, "15,88"), (450, 170, "3,02"), (650, 170, "18,90"),
+    ))
+    assert [(item.description, item.amount) for item in fields.line_items] == [("Kaffeebohnen 1 kg", Decimal("18.90"))]
