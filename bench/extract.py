@@ -1,4 +1,5 @@
-"""Speed and memory of `extract()` per kind of input, beside bare Tesseract on the same images.
+"""Speed and memory of `extract()` per kind of input, beside bare Tesseract (and, for receipts, the
+RapidOCR engine alone) on the same images.
 
 Rows: receipt photos (SROIE), 300-dpi A4 invoice pages (dataset PDFs rendered to PNG), PDFs with a
 text layer, e-invoice PDFs (embedded XML), and 20-page PDFs (text layer, and scanned = OCR of every
@@ -8,6 +9,10 @@ peak per worker; each worker warms up (loads its models) on one document first.
 Seconds are wall time per document and, beside it, CPU time of the worker and its Tesseract
 subprocesses (on a shared machine wall time also measures the neighbours; with one OCR thread
 per process CPU time is what the same work takes on an idle core).
+
+The bare rows skip the pipeline (preprocessing, reading plan, parsing, choice), so they measure the
+machine and the OCR library: when the receipt row moves and its RapidOCR row moves as much, the time
+went to the engine or the machine, not to the pipeline.
 
     OMP_THREAD_LIMIT=1 .venv/bin/python bench/extract.py [--limit 20] [--engine auto] [--json OUT]
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 import pypdfium2 as pdfium  # noqa: E402
 import typer  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -40,7 +46,9 @@ A4_DPI = 300
 class Workload:
     name: str
     documents: list[bytes]
-    method: str  # "extract" (the pipeline) or "bare-tesseract" (pytesseract.image_to_string)
+    # "extract" (the pipeline), "bare-tesseract" (pytesseract.image_to_string) or "bare-rapidocr"
+    # (the pipeline's RapidOCR engine, as configured, on the decoded image: no preprocessing, no parsing)
+    method: str
 
 
 def _measure(workload: Workload, engine: str) -> dict:
@@ -50,13 +58,18 @@ def _measure(workload: Workload, engine: str) -> dict:
 
     from extraction import extract
     from extraction.models import ExtractionOptions
+    from extraction.ocr import get_engine
 
     options = ExtractionOptions(ocr_engine=engine, include_text=False)
+    rapidocr = get_engine("rapidocr") if workload.method == "bare-rapidocr" else None
     failures: list[str] = []
 
     def run(data: bytes) -> int:
         if workload.method == "bare-tesseract":
             pytesseract.image_to_string(Image.open(io.BytesIO(data)))
+            return 1
+        if rapidocr is not None:
+            rapidocr.read(np.asarray(Image.open(io.BytesIO(data)).convert("L")))
             return 1
         result = extract(data, options=options)
         if not result.ok:
@@ -128,6 +141,7 @@ def workloads(limit: int) -> list[Workload]:
     return [
         Workload("receipt photo (SROIE JPEG)", receipts, "extract"),
         Workload("receipt photo: bare pytesseract", receipts, "bare-tesseract"),
+        Workload("receipt photo: RapidOCR engine alone", receipts, "bare-rapidocr"),
         Workload("A4 page, 300 dpi PNG", a4, "extract"),
         Workload("A4 page: bare pytesseract", a4, "bare-tesseract"),
         Workload("PDF with a text layer", text_pdfs, "extract"),
