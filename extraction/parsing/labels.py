@@ -208,10 +208,16 @@ def is_summary(label: LabelMatch, text: str) -> bool:
     return label.field == "not_total" and bool(_OTHER_TOTAL.fullmatch(fold(text[label.start:label.end])))
 
 
+def leading_label(text: str) -> LabelMatch | None:
+    """The label that opens `text` (a row's first cell), if any."""
+    labels = find_labels(text[:30])
+    return labels[0] if labels and labels[0].start <= 2 else None
+
+
 def summary_label(text: str) -> LabelMatch | None:
     """The summary label that opens `text` ("Total Qty 9", "Sub Total 12.00"), if any."""
-    labels = find_labels(text[:30])
-    return labels[0] if labels and labels[0].start <= 2 and is_summary(labels[0], text) else None
+    label = leading_label(text)
+    return label if label is not None and is_summary(label, text) else None
 
 
 _QUALIFIER_GAP = re.compile(rf"^[\s.,:()@]*(?:(?:{_INCL}|{_EXCL}|of|\d{{1,2}}(?:[.,]\d{{1,2}})?\s*%)[\s.,:()@]*)*$")

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from extraction.models import LineItem, Source
 from extraction.parsing.amounts import find_amounts
 from extraction.parsing.dates import fold
-from extraction.parsing.labels import find_labels, is_summary, summary_label
+from extraction.parsing.labels import find_labels, is_summary, leading_label, summary_label
 from extraction.parsing.layout import Cell, Layout, Row
 
 _COLUMNS = {
@@ -128,8 +128,8 @@ _TIME_OR_DATE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 
 
 def _starts_with_label(row: Row) -> str | None:
-    labels = find_labels(row.cells[0].text[:30])
-    return labels[0].field if labels and labels[0].start <= 2 else None
+    label = leading_label(row.cells[0].text)
+    return label.field if label is not None else None
 
 
 def _starts_summary(row: Row) -> bool:
