@@ -41,10 +41,20 @@ ORG = ObjectId("65f000000000000000000001")
 OWNER = ObjectId("65f000000000000000000002")
 
 
+def ids_spread_over_buckets(count: int) -> list[PydanticObjectId]:
+    """`count` fresh invoice ids whose buckets (the id's last byte) are spread evenly over all 256, so that
+    each watcher of a group gets its fair share whatever the id counter happened to start at."""
+    return [
+        PydanticObjectId(ObjectId().binary[:-1] + bytes([number * 256 // count])) for number in range(count)
+    ]
+
+
 async def queue_invoices(
-    database: AsyncDatabase, files: Sequence[bytes], content_type: str = "text/plain"
+    database: AsyncDatabase, files: Sequence[bytes], content_type: str = "text/plain",
+    ids: Sequence[PydanticObjectId] | None = None,
 ) -> list[ObjectId]:
-    ids = []
+    """Queue `files` as the API would; `ids` chooses the invoices' ids (default: fresh ones)."""
+    queued = []
     for number, data in enumerate(files):
         sha256 = hashlib.sha256(data).hexdigest()
         filename = f"invoice-{number}.txt"
@@ -54,9 +64,11 @@ async def queue_invoices(
             content_type=content_type, size=len(data), sha256=sha256, file_id=PydanticObjectId(file_id),
             search_terms=invoice_search_terms(filename=filename),
         )
+        if ids is not None:
+            invoice.id = ids[number]
         await invoice.insert()
-        ids.append(invoice.id)
-    return ids
+        queued.append(invoice.id)
+    return queued
 
 
 async def statuses(database: AsyncDatabase) -> dict[str, int]:

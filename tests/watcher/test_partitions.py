@@ -14,7 +14,7 @@ from pymongo import monitoring
 from core.config import Settings
 from core.db import connect
 from core.models import Invoice, WatcherGroup, utcnow
-from tests.watcher.support import queue_invoices, statuses, wait_until, watcher_ready
+from tests.watcher.support import ids_spread_over_buckets, queue_invoices, statuses, wait_until, watcher_ready
 from watcher.partitions import ALL_BUCKETS, BUCKETS, Membership, bucket_of, buckets_for
 from watcher.queue import InvoiceQueue
 
@@ -55,7 +55,10 @@ async def test_two_watchers_share_the_work_and_a_killed_ones_buckets_are_taken_o
         return "owns 128 of 256 buckets" in first.log() and "owns 128 of 256 buckets" in second.log()
 
     await wait_until(split, 30, "the buckets split in two", first)
-    ids = await queue_invoices(db, [f"sleep 0.5\ninvoice {n}".encode() for n in range(40)])
+    # Ids spread evenly over the buckets: with ids as they come, one half can get so few invoices that the
+    # watcher killed below has finished them all and holds no claim to be taken over.
+    ids = await queue_invoices(db, [f"sleep 0.5\ninvoice {n}".encode() for n in range(40)],
+                               ids=ids_spread_over_buckets(40))
 
     async def some_done() -> bool:
         return (await statuses(db))["processed"] >= 10
