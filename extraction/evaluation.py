@@ -2,7 +2,8 @@
 
 How a value is judged (issue 5): exact match after normalisation (dates as ISO, amounts as decimals,
 names and addresses case- and whitespace-insensitive, ids without spaces and a leading "#"); name and
-address fields are also scored by token F1. Per field: how many documents carry the label, coverage
+address fields are also scored by token F1, or by character-bigram F1 without whitespace where the label
+has none (`text_f1`). Per field: how many documents carry the label, coverage
 (a value was returned), accuracy, accuracy of the values returned with confidence >= 0.8, token F1.
 """
 
@@ -133,7 +134,7 @@ def judge(fields: InvoiceFields, labels: dict[str, Any]) -> list[Verdict]:
         value = getattr(fields, field_name)
         predicted = None if value is None else value.value
         correct = predicted is not None and normalise(field_name, predicted) == normalise(field_name, expected)
-        f1 = token_f1(None if predicted is None else str(predicted), expected) if field_name in TEXT_FIELDS else None
+        f1 = text_f1(None if predicted is None else str(predicted), expected) if field_name in TEXT_FIELDS else None
         swapped = (
             not correct and field_name == "invoice_date" and bool(labels.get("invoice_date_ambiguous"))
             and isinstance(predicted, date) and _swapped(predicted) == normalise(field_name, expected)
@@ -193,13 +194,23 @@ def _squashed_f1(predicted: str, expected: str) -> float:
     return 0.0 if common == 0 else 2 * common / (len(got) + len(want))
 
 
-def description_match(predicted: str | None, expected: str) -> bool:
-    """Token F1 >= 0.5; where the label has no spaces (WildReceipt), compared without whitespace."""
+def squashed_label(expected: str) -> bool:
+    """A label written without whitespace (WildReceipt transcribes "PaneraBread"), so its words cannot be
+    told apart and are compared as text instead."""
+    return not re.search(r"\s", expected.strip())
+
+
+def text_f1(predicted: str | None, expected: str) -> float:
+    """How alike a predicted text is to its label: token F1, or, where the label has no whitespace, the
+    character-bigram F1 of both texts without it; 0 when nothing was predicted."""
     if not predicted:
-        return False
-    if " " not in expected.strip():
-        return _squashed_f1(predicted, expected) >= 0.5
-    return token_f1(predicted, expected) >= 0.5
+        return 0.0
+    return _squashed_f1(predicted, expected) if squashed_label(expected) else token_f1(predicted, expected)
+
+
+def description_match(predicted: str | None, expected: str) -> bool:
+    """Text F1 (`text_f1`) >= 0.5."""
+    return text_f1(predicted, expected) >= 0.5
 
 
 def match_line_items(items: list[Any], expected: list[tuple[str, str]]) -> int:
@@ -265,6 +276,15 @@ class Report:
             if name == "invoice_date":
                 summary[name]["swapped_day_month"] = sum(v.swapped for v in verdicts)
         return summary
+
+    def squashed_labels(self) -> dict[str, int]:
+        """Per text field, how many labels have no whitespace (their F1 is `text_f1`'s character-bigram F1)."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            for verdict in outcome.verdicts:
+                if verdict.field in TEXT_FIELDS and squashed_label(verdict.expected):
+                    counts[verdict.field] = counts.get(verdict.field, 0) + 1
+        return counts
 
     def reliability(self, bins: int = 10) -> dict[str, dict[str, Any]]:
         """Per field, over the values returned: confidence bins (count, mean confidence, accuracy) and the

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from extraction.evaluation import DocumentOutcome, Report, Verdict, judge, normalise, token_f1
+from extraction.evaluation import DocumentOutcome, Report, Verdict, judge, normalise, text_f1, token_f1
 from extraction.models import FieldValue, InvoiceFields
 from tests.extraction.conftest import INVOICE_LINES, invoice_pdf
 from tests.support import INVOICER, REPO
@@ -161,6 +161,26 @@ def test_token_f1() -> None:
     assert token_f1("SANYU STATIONERY SHOP", "SANYU STATIONERY SHOP") == 1.0
     assert token_f1("Lieferant GmbH", "Lieferant AG") == 0.5
     assert token_f1(None, "anything") == 0.0
+
+
+def test_names_labelled_without_whitespace_are_compared_as_text() -> None:
+    # A set that transcribes names without spaces ("CornerBakery") has no words to match: token F1 would
+    # give a near-perfect reading nothing, so such labels are scored by character bigrams without whitespace.
+    assert token_f1("CORNER BAKERY", "CornerBakery") == 0.0
+    assert text_f1("CORNER BAKERY", "CornerBakery") == 1.0
+    assert 0.5 < text_f1("CORNER BAKERY CAFE", "CornerBakery") < 1.0
+    assert text_f1("Thank you", "CornerBakery") == 0.0
+    assert text_f1(None, "CornerBakery") == 0.0
+    assert text_f1("Corner Bakery Cafe", "Corner Bakery") == token_f1("Corner Bakery Cafe", "Corner Bakery")  # spaced labels: tokens
+    name = InvoiceFields(vendor_name=FieldValue(value="CORNER BAKERY", confidence=0.7, source="ocr"))
+    report = Report([
+        DocumentOutcome("a", 1, 1.0, judge(name, {"vendor_name": "CornerBakery"})),
+        DocumentOutcome("b", 1, 1.0, judge(name, {"vendor_name": "Corner Bakery Cafe"})),
+    ])
+    summary = report.field_summary()["vendor_name"]
+    assert summary["accuracy"] == 0.5  # exact match (whitespace-insensitive) is unchanged
+    assert summary["token_f1"] == round((1.0 + 0.8) / 2, 4)
+    assert report.squashed_labels() == {"vendor_name": 1}
 
 
 def test_report_figures_count_only_labelled_documents() -> None:
