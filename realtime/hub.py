@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timezone
 from typing import Any
 
@@ -45,6 +45,8 @@ ACCOUNT_PIPELINE: list[dict[str, Any]] = [
     {"$project": {"operationType": 1, "documentKey": 1}},
 ]
 CATCHUP_COMPLETE = "catchup.complete"
+REPLAYED_MEMORY_SECONDS = 60.0  # longer than the change stream lags behind the database
+CATCHUP_SECONDS = 5.0  # a catch-up slower than this is given up: the client is told to refetch its list
 
 
 class Subscription:
@@ -97,6 +99,9 @@ class Hub:
         # Connections still being sent their catch-up: the live events for them wait here, so that a
         # live event never overtakes the replay and one the replay already sent is not sent twice.
         self._held: dict[str, tuple[set[str], list[Event]]] = {}
+        # What each connection was just replayed: the change stream can deliver the same changes live after
+        # the replay (it lags the database under load), and they must not arrive twice.
+        self._replayed: dict[str, set[str]] = {}
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._database: AsyncDatabase | None = None
@@ -165,7 +170,8 @@ class Hub:
         held = [sid for sid, (sid_rooms, _) in self._held.items() if not sid_rooms.isdisjoint(rooms)]
         for sid in held:
             self._held[sid][1].append(event)
-        await self.sio.emit(event.name, event.payload, to=rooms, skip_sid=held or None)
+        had_it = [sid for sid, replayed in self._replayed.items() if event.event_id in replayed]
+        await self.sio.emit(event.name, event.payload, to=rooms, skip_sid=held + had_it or None)
         for subscription in {s for room in rooms for s in self._subscriptions.get(room, ())}:
             subscription.offer(event)
         if self.push.enabled and event.name == STATUS:
@@ -240,6 +246,7 @@ class Hub:
 
     async def _on_disconnect(self, sid: str, *reason: object) -> None:
         self._held.pop(sid, None)
+        self._replayed.pop(sid, None)
         timer = self._expiry_timers.pop(sid, None)
         if timer is not None:
             timer.cancel()
@@ -254,12 +261,26 @@ class Hub:
         await self.sio.disconnect(sid)
 
     async def _replay_to(self, sid: str, principal: Principal, since: Since) -> None:
+        """Send `sid` what it missed, then `catchup.complete`, then the live events held meanwhile. Whatever
+        goes wrong, the client still gets `catchup.complete` (with `truncated`: refetch the list), never silence."""
+        refetch = CatchUp(events=[], since=since.moment, truncated=True)
+        completed = False
         try:
-            result = await self.catch_up(principal, since)
+            try:
+                async with asyncio.timeout(CATCHUP_SECONDS):
+                    result = await self.catch_up(principal, since)
+                    await self._connected(sid)
+            except TimeoutError:
+                log.warning("catch-up for %s took over %s s; it is told to refetch", sid, CATCHUP_SECONDS)
+                result = refetch
             for event in result.events:
                 await self.sio.emit(event.name, {**event.payload, "replayed": True}, to=sid)
             await self.sio.emit(CATCHUP_COMPLETE, result.summary(), to=sid)
+            completed = True
             replayed = {event.event_id for event in result.events}
+            if replayed:
+                self._replayed[sid] = replayed
+                asyncio.get_running_loop().call_later(REPLAYED_MEMORY_SECONDS, self._replayed.pop, sid, None)
             # Events held meanwhile follow live, less those the replay already carried. Each emit may
             # let more arrive, so the list is drained until empty before the connection is let go.
             _, waiting = self._held.get(sid, (set(), []))
@@ -267,5 +288,16 @@ class Hub:
                 event = waiting.pop(0)
                 if event.event_id not in replayed:
                     await self.sio.emit(event.name, event.payload, to=sid)
+        except Exception:  # a task nobody awaits: unlogged, a failure here would be silent
+            log.exception("replaying missed events to %s failed", sid)
+            if not completed:
+                with suppress(Exception):
+                    await self.sio.emit(CATCHUP_COMPLETE, refetch.summary(), to=sid)
         finally:
             self._held.pop(sid, None)
+
+    async def _connected(self, sid: str) -> None:
+        """Return once the connect of `sid` is acknowledged: an event sent before the acknowledgement reaches
+        the client ahead of its own connect, which not every client keeps."""
+        while self.sio.manager.is_pre_connected(sid, "/"):
+            await asyncio.sleep(0.01)
