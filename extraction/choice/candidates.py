@@ -25,7 +25,7 @@ from extraction.parsing.invoice_number import number_candidates
 from extraction.parsing.issue_dates import date_claims
 from extraction.parsing.layout import Cell, Layout
 from extraction.parsing.locale import CURRENCY_OF_COUNTRY, country_hint
-from extraction.parsing.names import has_legal_form
+from extraction.parsing.names import RECEIPT_PHRASE_WORD, TRADE_WORD, address_like, has_legal_form
 from extraction.parsing.pairing import Evidence
 from extraction.parsing.totals import amount_evidence
 
@@ -298,6 +298,8 @@ def vendor_candidates(reading: RuleReading) -> list[Candidate]:
         return []
     best = options[0].score
     country = country_hint(row.text for row in layout.rows[:12])
+    tops = sorted({option.cells[0].row for option in options if option.cells})
+    receipt = document_features(reading)["kind_receipt"]
     candidates = []
     for option in options:
         picked = option.name
@@ -320,10 +322,69 @@ def vendor_candidates(reading: RuleReading) -> list[Candidate]:
             "pdf_text": 1.0 if reading.source == "pdf_text" else 0.0,
             "country_my": float(country == "MY"),
             "country_us": float(country == "US"),
+            "joined": float(option.joined),
+            "joined_plain": float(option.joined and not has_legal_form(text)),
+            "trade_words_only": float(bool(text.strip()) and not TRADE_WORD.sub("", text).strip(" &.,'-!")),
         }
         features["ocr"], features["ocr_mean"] = _read_confidence(layout, picked)
+        features.update(_name_line_features(layout, option.cells, text, tops))
+        # A till prints the shop's sign in its first lines; a page's header holds sender, customer and title
+        # side by side, where the order of lines says less.
+        features["receipt_row"] = receipt * features.pop("row")
+        features["receipt_option_order"] = receipt * features.pop("option_order")
         candidates.append(Candidate(picked.value, features, located=picked))
     return candidates
+
+
+# Characters a name is rarely printed with but OCR often puts in one ("BAKERIEŚ", "SDN~BHD", "F1sh"): a
+# misread letter makes the name wrong however sure the choice of its line is.
+_ODD_CHARACTER = re.compile(r"[^\w\s&.,'()\-/!#+]|(?<=[A-Za-z])[01](?=[A-Za-z])|[^\x00-\x7f](?=.*[A-Z]{3})")
+
+
+# A name printed again this close is the same header (a brand over its company's name), not a repeat.
+_NEARBY_ROWS = 3
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def _name_line_features(layout: Layout, cells: tuple[Cell, ...], text: str, tops: list[int]) -> dict[str, float]:
+    """What the lines a vendor option was read from look like: their size against the page's text and the
+    largest text at the top, their place among the top rows and among the options, whether they read as a
+    till's phrase or an address, and whether the name is printed again elsewhere (a footer's "Thank you for
+    shopping at X"; not in the lines around it, where "ELKEN" is part of "ELKEN SERVICE SDN BHD")."""
+    words = re.findall(r"[^\W\d_]+", text)
+    phrase = sum(bool(RECEIPT_PHRASE_WORD.fullmatch(word)) for word in words) / max(1, len(words))
+    features = {
+        "phrase": phrase,
+        "greeting": float(bool(re.match(r"\W*(?:welcome|thank)", text, re.IGNORECASE))),
+        "address_like": float(address_like(text)),
+        "one_word": float(len(text.split()) == 1),
+        "odd_chars": min(1.0, len(_ODD_CHARACTER.findall(text)) / 2),
+    }
+    if not cells:
+        return features | {"text_height": 1 / 3, "height_of_top": 0.5, "row": 0.5, "option_order": 0.5, "repeats": 0.0}
+    page = cells[0].page
+    on_page = [cell for cell in layout.cells if cell.page == page and cell.height > 0]
+    median = statistics.median(cell.height for cell in on_page) if on_page else 1.0
+    first_row = next((row.index for row in layout.rows if row.page == page), 0)
+    top_cells = [cell for cell in on_page if cell.row - first_row < 12]
+    tallest_top = max((cell.height for cell in top_cells), default=median) or 1.0
+    height = max(cell.height for cell in cells)
+    name = _squashed(text)
+    repeats = len(name) >= 3 and any(
+        name in _squashed(row.text) for row in layout.rows
+        if row.page != page or not cells[0].row - _NEARBY_ROWS <= row.index <= cells[-1].row + _NEARBY_ROWS
+    )
+    features.update({
+        "text_height": min(3.0, height / (median or 1.0)) / 3,
+        "height_of_top": min(1.0, height / tallest_top),
+        "row": min(12, max(0, cells[0].row - first_row)) / 12,
+        "option_order": tops.index(cells[0].row) / max(1, len(tops) - 1) if cells[0].row in tops and len(tops) > 1 else 0.0,
+        "repeats": float(repeats),
+    })
+    return features
 
 
 def _read_confidence(layout: Layout, value: FieldValue) -> tuple[float, float]:

@@ -185,7 +185,7 @@ _FIELD_CONTEXT: dict[str, tuple[str, ...]] = {
     "invoice_date": ("ocr", "label_invoice_date", "ambiguous", "with_time", "only_date", "rule_invoice_date"),
     "due_date": ("ocr", "label_due_date", "ambiguous", "rule_due_date"),
     "invoice_number": ("ocr", "label", "competitors", "rule_invoice_number"),
-    "vendor_name": ("score", "gap", "options", "legal_form", "ocr", "ocr_mean"),
+    "vendor_name": ("score", "gap", "options", "legal_form", "ocr", "ocr_mean", "odd_chars"),
     "currency": ("vote_share", "named_code", "country_agrees", "rule_currency"),
 }
 # Strong regularisation (few documents); which strength is chosen on held-out folds like the method.

@@ -60,7 +60,7 @@ TITLE = re.compile(
     r"^(?:(?:simplified\s*|full\s*)?tax\s*invoice|invoice|receipt|official\s*receipt|cash\s*(?:bill|sales?|receipt)"
     r"|bill|payment\s*receipt|credit\s*note|debit\s*note|quotation|rechnung|handelsrechnung|gutschrift|quittung"
     r"|kassenbon|facture|avoir|factuur|kopie\s*factuur|factura|invois|resit|copy|kopie|original|duplicate"
-    r"|delivery\s*order|statement|sales\s*order)[\s.:#]*$",
+    r"|delivery\s*order|statement|sales\s*order|rechnungs-?\s*korrektur|korrekturrechnung|stornorechnung)[\s.:#]*$",
     re.IGNORECASE,
 )
 PHONE = re.compile(r"(?:\b(?:tel|te[1i]|phone|fax|telefon|telefax|tél|hp|mobile|mob|whatsapp)\b|\+\d|\(\d{2,4}\)\s?\d)", re.IGNORECASE)
@@ -91,6 +91,28 @@ _TITLE_WORD = re.compile(
 _NOT_NAME = re.compile(
     r"\(c\)|©|copyright|\bpage\b|\bseite\b|stylesheet|\bdetails\b|\binformation\b|\bsummary\b"
     r"|^\d+(?:[.,]\d+)?\s*(?:pcs|pc|stk|kg|g|l|ml|x|units?|ea|nos)\b",  # a section heading, "1 PCS"
+    re.IGNORECASE,
+)
+_ADDRESS_LIKE = re.compile(
+    r"^\d+[A-Za-z]?\s+[^\W\d_]"  # "1050 N. Hancock St": a house number first
+    r"|,\s*[A-Z]{2}\.?(?:\s+\d{5}(?:-\d{4})?)?\s*$"  # "LAS VEGAS, NV", "Spring Valley, CA 91977"
+)
+
+
+def address_like(text: str) -> bool:
+    """A line that reads as part of an address: a street word or postcode (`STREET`), a house number
+    first, or a city with its two-letter state at the end."""
+    return bool(STREET.search(text) or _ADDRESS_LIKE.search(text.strip()))
+
+
+# The phrases a till prints around the shop's name: greetings and thanks ("Welcome to", "Thank you for
+# shopping at"), the till's own fields ("Your guest number is", "Term ID", "Sales", "Customer copy"). A
+# documented convention of receipts; the vendor choice weighs the share of such words in a line as one
+# feature, it filters nothing.
+RECEIPT_PHRASE_WORD = re.compile(
+    r"(?<![a-z])(?:welcome|thank|thanks|thankyou|you|your|our|we|us|guest|guests|customer|term|terminal|trans"
+    r"|transaction|sales?|cashier|server|order|receipt|copy|visit|again|please|feedback|survey|table|approved"
+    r"|merchant|purchase|member|retain|records|voucher|for|at|is|with|shopping|dining|stopping)(?![a-z])",
     re.IGNORECASE,
 )
 SEPARATOR = re.compile(r"\s+[•●·|–]\s+|\s+-\s+")

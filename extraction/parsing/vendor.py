@@ -27,6 +27,7 @@ from extraction.parsing.names import (
     STREET,
     TRADE_WORD,
     KeyCells,
+    address_like,
     has_legal_form,
     name_like,
     name_text,
@@ -242,6 +243,8 @@ class VendorOption:
     last_cell: Cell  # where the name ends (its address follows)
     score: float  # the rules' score of the line the name was built from
     rank: int
+    cells: tuple[Cell, ...] = ()  # the lines the name was read from, top to bottom
+    joined: bool = False  # a name line and the stacked line next to it, read as one name
 
 
 def vendor_options(
@@ -273,5 +276,48 @@ def vendor_options(
             page=cell.page,
             bbox=union_box([c.bbox for c in block]),
         )
-        options.append(VendorOption(vendor, block[-1], score, rank))
-    return options
+        options.append(VendorOption(vendor, block[-1], score, rank, tuple(block)))
+    return options + _joined_options(layout, options, pairs, seen)
+
+
+def _stacked_name_line(layout: Layout, cell: Cell, step: int, pairs: KeyCells) -> Cell | None:
+    """The line right above (step -1) or below (+1) a name line that could be the rest of the same name:
+    a name-like line, over the same part of the width, of a similar size, with no more than a line's gap."""
+    index = cell.row + step
+    if not 0 <= index < len(layout.rows) or layout.rows[index].page != cell.page:
+        return None
+    for other in layout.rows[index].cells:
+        upper, lower = (other, cell) if step < 0 else (cell, other)
+        overlap = min(upper.bbox[2], lower.bbox[2]) - max(upper.bbox[0], lower.bbox[0])
+        gap = lower.bbox[1] - upper.bbox[3]
+        similar = 0.5 <= other.height / max(cell.height, 1.0) <= 2.0
+        if (overlap > 0 and similar and gap < 1.5 * max(upper.height, lower.height) and id(other) not in pairs.keys
+                and name_text(other.text) is not None and not address_like(other.text)):
+            return other
+    return None
+
+
+def _joined_options(layout: Layout, options: list[VendorOption], pairs: KeyCells, seen: set[str]) -> list[VendorOption]:
+    """Each option joined with the stacked name line above or below it: a shop sign is often printed over
+    two lines of its own ("IRON HORSE" / "TAVERN", "PICO DE GALLO" / "TAQUERIA"), where the rules read one
+    line as the name. Which reading is the vendor is the trained choice's to weigh."""
+    joined = []
+    for option in options:
+        if not option.cells:
+            continue
+        for step in (-1, 1):
+            edge = option.cells[0] if step < 0 else option.cells[-1]
+            other = _stacked_name_line(layout, edge, step, pairs)
+            if other is None:
+                continue
+            block = (other, *option.cells) if step < 0 else (*option.cells, other)
+            name = trim_name(" ".join((name_text(c.text.lstrip(" :")) or c.text) for c in block))
+            if not name or name in seen:
+                continue
+            seen.add(name)
+            vendor = option.name.model_copy(update={
+                "value": name, "bbox": union_box([c.bbox for c in block]),
+                "confidence": round(option.name.confidence * min(1.0, 0.35 + min(c.confidence for c in block)), 3),
+            })
+            joined.append(VendorOption(vendor, block[-1], option.score, option.rank, block, joined=True))
+    return joined

@@ -118,3 +118,29 @@ def test_cross_validated_eval_on_a_cached_set(tmp_path) -> None:  # type: ignore
     assert summary["total"]["labelled"] == 10 and summary["total"]["accuracy"] == 1.0
     assert report.line_item_summary()["f1"] == 1.0  # type: ignore[index]
     assert 0 <= report.reliability()["total"]["ece"] <= 1
+
+
+def test_a_sign_over_two_lines_is_also_offered_as_one_name() -> None:
+    # A shop's sign printed over two lines of its own: the rules read one line as the name, and the two
+    # lines read together are offered beside it for the trained choice to weigh. An address is never joined.
+    reading = read_with_rules(stacked("GOLDEN LANTERN", "TEAHOUSE", "12 Harbour Road", "TOTAL 9.00"))
+    assert reading is not None
+    names = [str(option.name.value) for option in reading.vendors]
+    assert "GOLDEN LANTERN TEAHOUSE" in names
+    assert next(o for o in reading.vendors if o.name.value == "GOLDEN LANTERN TEAHOUSE").joined
+    assert not any("Harbour" in name for name in names)
+
+
+def test_vendor_options_are_described_by_how_their_lines_read() -> None:
+    # The till's own phrases, an address and a name printed again in a footer are features the trained
+    # choice weighs (a documented convention of receipts), not filters.
+    reading = read_with_rules(stacked(
+        "WELCOME TO OUR STORE", "MAPLE GROCERS", "1050 N. Elm Ave", "Springfield, IL", "MILK 2.50", "TOTAL 2.50",
+        "Thank you for shopping at Maple Grocers",
+    ))
+    assert reading is not None
+    features = {str(c.value): c.features for c in all_candidates(reading)["vendor_name"]}
+    assert features["MAPLE GROCERS"]["repeats"] == 1.0 and features["MAPLE GROCERS"]["phrase"] == 0.0
+    assert features["WELCOME TO OUR STORE"]["phrase"] >= 0.5 and features["WELCOME TO OUR STORE"]["greeting"] == 1.0
+    assert features["WELCOME TO OUR STORE"]["repeats"] == 0.0
+    assert all(f["address_like"] == 1.0 for name, f in features.items() if "Elm" in name or "Springfield" in name)

@@ -24,3 +24,9 @@ def test_a_customer_label_followed_by_a_column_word_gives_no_customer_name() -> 
     assert fields.customer_name is None
     fields = parse_fields(stacked("Pos", "Description", "ACME Ltd", "12 High Street"))
     assert fields.vendor_name is not None and fields.vendor_name.value == "ACME Ltd"
+
+
+@pytest.mark.parametrize("text", ["RECHNUNGS-KORREKTUR", "Rechnungskorrektur", "Stornorechnung"])
+def test_a_document_title_is_no_name(text: str) -> None:
+    # German invoices title a correction "Rechnungskorrektur" where others print "Credit note".
+    assert not name_like(text)
