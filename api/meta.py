@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from starlette.responses import Response
 
 from api.errors import Unauthorized
 from core.config import Settings
-from core.models import Role, User, WatcherGroup, utcnow
+from core.models import Role, User, WatcherGroup
 from core.security import InvalidToken, decode_access_token
 
 router = APIRouter(tags=["meta"])
@@ -69,8 +68,7 @@ async def ready(request: Request) -> JSONResponse:
         **({"realtime_stream": realtime.status()["change_stream"]} if realtime else {}),
     }
     if await is_operator(request):
-        cutoff = utcnow() - timedelta(seconds=settings.heartbeat_seconds * 3)
-        watchers = [beat for beat in await WatcherGroup.heartbeats() if beat.last_seen >= cutoff]
+        watchers = [beat for beat in await WatcherGroup.heartbeats() if beat.alive()]
         body["watchers"] = [
             {"id": w.id, "host": w.host, "pid": w.pid, "in_flight": w.in_flight, "processed": w.processed,
              "failed": w.failed, "last_seen": w.last_seen.isoformat()}

@@ -237,6 +237,11 @@ class WatcherHeartbeat(BaseModel):
     swept: int = 0
     expires_at: datetime
 
+    def alive(self, now: datetime | None = None) -> bool:
+        """Whether the watcher still beats: the one rule for it, the same its group applies
+        (`watcher.partitions.Membership`)."""
+        return self.expires_at > (now or utcnow())
+
 
 def watcher_member_key(watcher_id: str) -> str:
     """The key of a watcher in `WatcherGroup.members`: its id with the characters a field name cannot hold

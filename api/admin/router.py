@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.admin import service
 from api.admin.schemas import Activity, AdminStats, StatsRange, WatcherPublic
-from api.deps import AdminUser, SettingsDep
+from api.deps import AdminUser
 from api.errors import error_responses
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=error_responses(403))
@@ -25,9 +25,9 @@ async def admin_stats(
 
 
 @router.get("/watchers", response_model=list[WatcherPublic])
-async def admin_watchers(admin: AdminUser, settings: SettingsDep) -> list[WatcherPublic]:
+async def admin_watchers(admin: AdminUser) -> list[WatcherPublic]:
     """The watcher processes serving this installation (shared by every organization) and their heartbeats."""
-    return await service.watchers(settings)
+    return await service.watchers()
 
 
 @router.get("/activity", response_model=Activity)

@@ -16,7 +16,6 @@ from api.admin.schemas import (
     StatsRange, Uploader, WatcherPublic,
 )
 from core import stats
-from core.config import Settings
 from core.models import Invoice, StatsDay, User, WatcherGroup, utcnow
 
 log = logging.getLogger("invoicer.api")
@@ -119,13 +118,13 @@ async def _users(org_id: PydanticObjectId, ids: Iterable[PydanticObjectId]) -> d
     return {str(user.id): user for user in found}
 
 
-async def watchers(settings: Settings) -> list[WatcherPublic]:
+async def watchers() -> list[WatcherPublic]:
     """Every watcher with a heartbeat (removed when it stops, or once it expired while its group lives on)."""
-    cutoff = utcnow() - timedelta(seconds=settings.heartbeat_seconds * 3)
+    now = utcnow()
     beats = await WatcherGroup.heartbeats()
     return [
         WatcherPublic(
-            id=beat.id, host=beat.host, pid=beat.pid, alive=beat.last_seen >= cutoff, started_at=beat.started_at,
+            id=beat.id, host=beat.host, pid=beat.pid, alive=beat.alive(now), started_at=beat.started_at,
             last_seen=beat.last_seen, jobs_running=beat.in_flight, processed=beat.processed, failed=beat.failed,
         )
         for beat in beats

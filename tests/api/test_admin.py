@@ -225,3 +225,16 @@ def test_watchers_show_the_running_watcher_alive(stack):
     assert watchers, "the stack's watcher sent no heartbeat"
     alive = [w for w in watchers if w["pid"] == stack.watcher.pid]
     assert alive and alive[0]["alive"] is True and alive[0]["jobs_running"] >= 0
+
+
+def test_a_watcher_whose_heartbeat_expired_shows_as_not_alive(stack, mongo_uri):
+    admin = new_admin(stack.url)
+    now = datetime.now(timezone.utc)
+    stopped_beating = {"id": "w-gone", "host": "elsewhere", "pid": 4242, "started_at": now - timedelta(hours=1),
+                       "last_seen": now - timedelta(minutes=5), "expires_at": now - timedelta(minutes=4)}
+    with MongoClient(mongo_uri) as client:
+        group = {"_id": f"group-{uuid.uuid4().hex}", "members": {"w-gone": stopped_beating}}
+        client[stack.db_name].watchers.insert_one(group)
+    watchers = {w["id"]: w for w in admin.get("/admin/watchers").json()}
+    assert watchers["w-gone"]["alive"] is False
+    assert any(w["pid"] == stack.watcher.pid and w["alive"] for w in watchers.values())
