@@ -1,14 +1,16 @@
 """Partitioned work: each invoice is offered to about one watcher, so the claims per invoice do not grow
 with the fleet.
 
-An invoice's bucket is the last byte of its `_id` (fixed at insert; the id's counter makes it uniform over
-the 256 buckets). The live watchers of a group are the unexpired heartbeats in the group's document; sorted
-by id, watcher i of n owns the bucket range [i·256/n, (i+1)·256/n). Each watcher recomputes its range at every
-heartbeat, filters its change stream and its backlog reads to it, and reopens the stream (from its resume
-token) when the range changes. A watcher that dies drops out when its heartbeat expires (3 heartbeats), and the others' ranges
-cover its buckets from their next heartbeat; its claims come back through the lease expiry. While views of
-the membership differ for a moment, a bucket may be offered to two watchers (the fenced claim keeps it to
-one) or to none (the backlog read after every change catches up).
+An invoice's bucket is the last byte of its `_id`, fixed at insert. The id's counter walks through the
+buckets in turn, so over time each gets its share; a short burst of uploads through one API process takes
+consecutive buckets, and may fall to few watchers. The live watchers of a
+group are the unexpired heartbeats in the group's document; sorted by id, watcher i of n owns the bucket
+range [i·256/n, (i+1)·256/n). Each watcher recomputes its range at every heartbeat, filters its change
+stream and its backlog reads to it, and reopens the stream (from its resume token) when the range changes.
+A watcher that dies drops out when its heartbeat expires (3 heartbeats), and the others' ranges cover its
+buckets from their next heartbeat; its claims come back through the lease expiry. While views of the
+membership differ for a moment, a bucket may be offered to two watchers (the fenced claim keeps it to one)
+or to none (the backlog read after every change catches up).
 """
 
 from __future__ import annotations
