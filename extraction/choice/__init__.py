@@ -8,7 +8,6 @@ no model has been trained.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 
 import numpy as np
 
@@ -115,30 +114,7 @@ def best_candidate(
     context["runner_up"] = runner_up
     context["single_candidate"] = float(len(candidates) == 1)
     context["candidates"] = math.log2(1 + len(candidates)) / 7
-    context.update(rival_evidence(candidates[index], [candidates[int(i)] for i in order[1 : 1 + _RIVALS]]))
     return candidates[index], best, context
-
-
-# Evidence a close rival has and the chosen value lacks tells the calibration the choice was close to a
-# coin toss between two readings: a payment chosen over the amount that closes subtotal + tax, a total
-# before rounding beside the one after it.
-_RIVAL_EVIDENCE = ("subtotal_plus_tax", "cash_minus_change", "label_total", "label_subtotal", "label_tax", "adds_to_total", "marker")
-_RIVALS = 3
-_NEAR = Decimal("0.05")
-
-
-def rival_evidence(chosen: Candidate, rivals: list[Candidate]) -> dict[str, float]:
-    """Per cue, how much more of it the strongest of the next-best candidates has than the chosen one;
-    for amounts, whether one of them is within a rounding step of it."""
-    found = {
-        f"rival_{key}": max((max(0.0, r.features.get(key, 0.0) - chosen.features[key]) for r in rivals), default=0.0)
-        for key in _RIVAL_EVIDENCE if key in chosen.features
-    }
-    if isinstance(chosen.value, Decimal):
-        found["rival_near"] = float(any(
-            isinstance(r.value, Decimal) and r.value != chosen.value and abs(r.value - chosen.value) <= _NEAR for r in rivals
-        ))
-    return found
 
 
 __all__ = ["FINDERS", "best_candidate", "choose", "joint_features", "learned_fields", "pick", "with_llm"]

@@ -145,8 +145,6 @@ def money_candidates(reading: RuleReading) -> list[Candidate]:
     pair_sums = {a + b for a, b in combinations(values[:60], 2) if a > 0 and b > 0}
     sub_tax = {s + t for s, t in product({*subtotals, *totals}, taxes)}
     cash_change = {a - b for a, b in product(payments, payments) if a > b > 0}
-    # What was handed over when change was given back is more than the total: tendered, not owed.
-    tendered = {a for a, b in product(payments, payments) if a > b > 0 and a - b in places}
     labelled_totals = {v for v, e in totals.items() if e.strength >= 0.5}
     items = [item.amount for item in reading.fields.line_items if item.amount is not None]
     line_sum = sum(items, Decimal(0)) if items else None
@@ -168,8 +166,6 @@ def money_candidates(reading: RuleReading) -> list[Candidate]:
             "sum_of_two": float(value in pair_sums),
             "subtotal_plus_tax": float(value in sub_tax),
             "cash_minus_change": float(value in cash_change),
-            "tendered_with_change": float(value in tendered),
-            "dollar_read_as_digit": float(_dollar_read_as_digit(value, places)),
             "adds_to_total": float(any(value + t in labelled_totals for t in taxes if t != value)
                                    or any(s + value in labelled_totals for s in subtotals if s != value)),
             "line_sum": float(line_sum is not None and value == line_sum),
@@ -191,16 +187,6 @@ def money_candidates(reading: RuleReading) -> list[Candidate]:
         features["total_label_low_on_page"] = features["label_total"] * features["last_y"]
         candidates.append(Candidate(value, features, places[value]))
     return candidates
-
-
-def _dollar_read_as_digit(value: Decimal, places: dict[Decimal, list[Place]]) -> bool:
-    """OCR reads a "$" glued to an amount as an 8 or a 5 ("$3.21" -> "83.21"): the value without that first
-    digit is printed elsewhere with its currency sign."""
-    text = str(value)
-    if len(text) < 5 or text[0] not in "85" or not text[1].isdigit():
-        return False
-    rest = Decimal(text[1:])
-    return any("$" in place.cell.text for place in places.get(rest, []))
 
 
 def _located(reading: RuleReading, name: str, candidate: Candidate) -> Candidate:

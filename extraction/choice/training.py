@@ -179,13 +179,9 @@ _CONTEXT = (
 )
 _FIELD_CONTEXT: dict[str, tuple[str, ...]] = {
     "total": ("ocr", "label_total", "subtotal_plus_tax", "cash_minus_change", "largest", "rule_total", "occurrences",
-              "negative", "money_closes", "money_contradicts", "label_payment", "tendered_with_change",
-              "dollar_read_as_digit", "rival_subtotal_plus_tax",
-              "rival_cash_minus_change", "rival_label_total", "rival_marker", "rival_near"),
-    "subtotal": ("ocr", "label_subtotal", "adds_to_total", "line_sum", "rule_subtotal", "money_closes", "money_contradicts",
-                 "rival_label_subtotal", "rival_adds_to_total", "rival_near"),
-    "tax": ("ocr", "label_tax", "adds_to_total", "rule_tax", "money_closes", "money_contradicts", "rival_label_tax",
-            "rival_adds_to_total", "rival_near"),
+              "negative", "money_closes", "money_contradicts"),
+    "subtotal": ("ocr", "label_subtotal", "adds_to_total", "line_sum", "rule_subtotal", "money_closes", "money_contradicts"),
+    "tax": ("ocr", "label_tax", "adds_to_total", "rule_tax", "money_closes", "money_contradicts"),
     "invoice_date": ("ocr", "label_invoice_date", "ambiguous", "with_time", "only_date", "rule_invoice_date"),
     "due_date": ("ocr", "label_due_date", "ambiguous", "rule_due_date"),
     "invoice_number": ("ocr", "label", "competitors", "rule_invoice_number"),

@@ -94,8 +94,9 @@ _NOT_NAME = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS_LIKE = re.compile(
-    r"^\d+[A-Za-z]?\s+[^\W\d_]"  # "1050 N. Hancock St": a house number first
+    r"^\d+[A-Za-z]?\s+(?i:.*\b(?:st|ave|rd|blvd|dr|hwy|ln|pkwy|ct|pl|broadway)\b)"  # "1050 N. Hancock St"
     r"|,\s*[A-Z]{2}\.?(?:\s+\d{5}(?:-\d{4})?)?\s*$"  # "LAS VEGAS, NV", "Spring Valley, CA 91977"
+    r"|(?i:\b(?:pusat|bandar|kawasan|seksyen|persiaran|kampung|desa)\b)"  # Malay: centre, town, area, section, ...
 )
 
 

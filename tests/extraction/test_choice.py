@@ -145,28 +145,3 @@ def test_vendor_options_are_described_by_how_their_lines_read() -> None:
     assert features["WELCOME TO OUR STORE"]["repeats"] == 0.0
     assert all(f["address_like"] == 1.0 for name, f in features.items() if "Elm" in name or "Springfield" in name)
 
-
-def test_cash_handed_over_with_change_and_a_dollar_read_as_a_digit_are_described() -> None:
-    reading = read_with_rules(stacked("HARBOUR DELI", "SANDWICH 4.10", "SUBTOTAL 4.10", "TAX 0.35", "4.45", "CASH 5.00", "CHANGE 0.55"))
-    assert reading is not None
-    by_value = {c.value: c.features for c in money_candidates(reading)}
-    assert by_value[Decimal("5.00")]["tendered_with_change"] == 1.0  # handed over, not owed
-    assert by_value[Decimal("4.45")]["tendered_with_change"] == 0.0
-    misread = read_with_rules(stacked("KITE SHOP", "STRING $3.75", "SUBTOTAL 83.75", "TOTAL $3.75"))
-    assert misread is not None
-    by_value = {c.value: c.features for c in money_candidates(misread)}
-    assert by_value[Decimal("83.75")]["dollar_read_as_digit"] == 1.0  # "$3.75" read as "83.75"
-    assert by_value[Decimal("3.75")]["dollar_read_as_digit"] == 0.0
-
-
-def test_the_calibration_sees_what_a_close_rival_has_that_the_choice_lacks() -> None:
-    from extraction.choice import rival_evidence
-    from extraction.choice.candidates import Candidate
-
-    chosen = Candidate(Decimal("17.20"), {"label_total": 0.7, "subtotal_plus_tax": 0.0, "marker": 0.0})
-    rival = Candidate(Decimal("17.22"), {"label_total": 0.5, "subtotal_plus_tax": 1.0, "marker": 1.0})
-    found = rival_evidence(chosen, [rival])
-    assert found["rival_subtotal_plus_tax"] == 1.0 and found["rival_marker"] == 1.0
-    assert found["rival_label_total"] == 0.0  # the choice has more of that cue
-    assert found["rival_near"] == 1.0  # one rounding step apart
-    assert rival_evidence(chosen, [])["rival_near"] == 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extraction.parsing import parse_fields
-from extraction.parsing.names import name_like, only_label_words
+from extraction.parsing.names import address_like, name_like, only_label_words
 from tests.extraction.ocr_lines import document, stacked
 
 
@@ -30,3 +30,11 @@ def test_a_customer_label_followed_by_a_column_word_gives_no_customer_name() -> 
 def test_a_document_title_is_no_name(text: str) -> None:
     # German invoices title a correction "Rechnungskorrektur" where others print "Credit note".
     assert not name_like(text)
+
+
+@pytest.mark.parametrize(("text", "address"), [
+    ("1050 N. Harbor Ave", True), ("Riverton, WY", True), ("Pusat Perniagaan Seri Indah", True),
+    ("21 Spice Kitchen", False), ("Riverton Outfitters, Co", False), ("MAPLE GROCERS", False),
+])
+def test_lines_that_read_as_an_address(text: str, address: bool) -> None:
+    assert address_like(text) is address
