@@ -43,6 +43,7 @@ LABEL_TO_FIELD: dict[str, str] = {
     "tax": "tax",
     "total": "total",
 }
+FIELD_TO_LABEL = {field_name: label_name for label_name, field_name in LABEL_TO_FIELD.items()}
 TEXT_FIELDS = frozenset({"vendor_name", "vendor_address", "customer_name"})
 DATE_FIELDS = frozenset({"invoice_date", "due_date"})
 MONEY_FIELDS = frozenset({"subtotal", "tax", "total"})

@@ -455,6 +455,40 @@ _CUES: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- fields the rules alone find: their value, described so that its confidence can be calibrated -------------
+
+_POSTCODE = re.compile(r"\b\d{4,6}\b")
+RULES_ONLY_FIELDS = ("vendor_address",)
+
+
+def rules_value_finder(field_name: str) -> CandidateFinder:
+    """A finder that offers the rules' value of `field_name` as the only candidate. Nothing is chosen
+    among; what is learned is how often such a value is right, so its confidence means what it says."""
+
+    def rules_value(reading: RuleReading) -> list[Candidate]:
+        picked = getattr(reading.fields, field_name)
+        if picked is None:
+            return []
+        text = str(picked.value)
+        letters = [ch for ch in text if ch.isalpha()]
+        features = {
+            "rule_confidence": picked.confidence,
+            "tokens": min(16, len(text.split())) / 16,
+            "digits": sum(ch.isdigit() for ch in text) / max(1, len(text)),
+            "upper": sum(ch.isupper() for ch in letters) / max(1, len(letters)),
+            "commas": min(4, text.count(",")) / 4,
+            "postcode": float(bool(_POSTCODE.search(text))),
+            "legal_form": float(has_legal_form(text)),
+        }
+        country = country_hint(row.text for row in reading.layout.rows[:12])
+        features["country_my"], features["country_us"] = float(country == "MY"), float(country == "US")
+        features["ocr"], features["ocr_mean"] = _read_confidence(reading.layout, picked)
+        return [Candidate(picked.value, features, located=picked)]
+
+    rules_value.__name__ = f"rules_{field_name}"
+    return rules_value
+
+
 def eligible(field_name: str, candidate: Candidate) -> bool:
     cues = _CUES.get(field_name)
     return cues is None or any(candidate.features.get(cue, 0.0) > 0 for cue in cues)
@@ -469,6 +503,7 @@ FINDERS: dict[str, CandidateFinder] = {
     "invoice_number": number_candidates_of,
     "vendor_name": vendor_candidates,
     "currency": currency_candidates,
+    **{name: rules_value_finder(name) for name in RULES_ONLY_FIELDS},
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from extraction.choice import best_candidate, joint_features
-from extraction.choice.candidates import FINDERS, Candidate, all_candidates
+from extraction.choice.candidates import FINDERS, RULES_ONLY_FIELDS, Candidate, all_candidates
 from extraction.choice.model import ChoiceModel, FieldModel
 from extraction.models import DocumentText
 from extraction.parsing import RuleReading, read_with_rules
@@ -66,9 +66,9 @@ def is_right(field_name: str, value: Any, labels: dict[str, Any], *, strict: boo
     A date labelled with a guessed day/month order counts in either order (the choice of the date is
     what is learned here, not the guess) unless `strict`: the calibration is judged as `invoicer eval`
     judges, so a date whose order the document does not settle is not given a confidence it cannot have."""
-    from extraction.evaluation import normalise  # evaluation imports the pipeline; keep this import light
+    from extraction.evaluation import FIELD_TO_LABEL, normalise  # evaluation imports the pipeline: a light import
 
-    expected = labels.get(field_name)
+    expected = labels.get(FIELD_TO_LABEL.get(field_name, field_name))
     if expected in (None, ""):
         return None
     if normalise(field_name, value) == normalise(field_name, expected):
@@ -187,6 +187,8 @@ _FIELD_CONTEXT: dict[str, tuple[str, ...]] = {
     "invoice_number": ("ocr", "label", "competitors", "rule_invoice_number"),
     "vendor_name": ("score", "gap", "options", "legal_form", "ocr", "ocr_mean", "odd_chars"),
     "currency": ("vote_share", "named_code", "country_agrees", "rule_currency"),
+    **{name: ("rule_confidence", "tokens", "digits", "postcode", "ocr_mean", "country_my", "country_us")
+       for name in RULES_ONLY_FIELDS},
 }
 # Strong regularisation (few documents); which strength is chosen on held-out folds like the method.
 _CALIBRATION_STRENGTHS = (0.1, 0.3, 1.0)

@@ -145,3 +145,20 @@ def test_vendor_options_are_described_by_how_their_lines_read() -> None:
     assert features["WELCOME TO OUR STORE"]["repeats"] == 0.0
     assert all(f["address_like"] == 1.0 for name, f in features.items() if "Elm" in name or "Springfield" in name)
 
+
+def test_a_value_only_the_rules_find_keeps_it_and_gets_the_confidence_such_values_earned() -> None:
+    corpus = []
+    for number in range(20):
+        lines = (f"SHOP {number}", f"{number + 1} HIGH STREET", "LONDON W1", "01/02/2019", "TOTAL 5.40")
+        reading = read_with_rules(stacked(*lines))
+        assert reading is not None and reading.fields.vendor_address is not None
+        printed = reading.fields.vendor_address.value
+        labels = {"vendor_address": printed if number % 2 else "somewhere else", "total": "5.40"}
+        item = LabelledReading("made-up", f"{number}.jpg", f"shop{number}", labels, reading)
+        item.candidates = all_candidates(reading)
+        corpus.append(item)
+    assert [c.value for c in corpus[0].candidates["vendor_address"]] == [corpus[0].reading.fields.vendor_address.value]
+    chosen = choose(corpus[0].reading, train(corpus)).vendor_address
+    assert chosen is not None and chosen.value == corpus[0].reading.fields.vendor_address.value
+    assert 0.25 <= chosen.confidence <= 0.75  # right on half of the documents like it, whatever the rules said
+    assert is_right("customer_name", "Kunde GmbH", {"buyer_name": "KUNDE GMBH"}) is True  # labels by their own names
