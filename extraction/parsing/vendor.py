@@ -299,7 +299,7 @@ def _stacked_name_line(layout: Layout, cell: Cell, step: int, pairs: KeyCells) -
 
 def _joined_options(layout: Layout, options: list[VendorOption], pairs: KeyCells, seen: set[str]) -> list[VendorOption]:
     """Each option joined with the stacked name line above or below it: a shop sign is often printed over
-    two lines of its own ("IRON HORSE" / "TAVERN", "PICO DE GALLO" / "TAQUERIA"), where the rules read one
+    two lines of its own ("GOLDEN LANTERN" / "TEAHOUSE"), where the rules read one
     line as the name. Which reading is the vendor is the trained choice's to weigh."""
     joined = []
     for option in options:
