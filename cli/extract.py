@@ -128,6 +128,10 @@ def _print_report(directory: Path, report: Report, *, misses: bool = False) -> N
             f"predicted {items['predicted_rows']}, matched {items['matched_rows']} · precision {_percent(items['precision'])} "
             f"recall {_percent(items['recall'])} · F1 {items['f1']:.3f}"
         )
+        for name, label in (("quantities", "quantity"), ("unit_prices", "unit price")):
+            if items[f"{name}_labelled"]:
+                console.print(f"  of the matched rows whose label gives a {label}: {items[f'{name}_right']} of "
+                              f"{items[f'{name}_labelled']} read exactly")
     right, returned = report.confident_counts()
     speed = report.seconds_per_page()
     console.print(

@@ -164,10 +164,11 @@ def _swapped(value: date) -> str | None:
 # --- line items: F1 over matched rows (amount equal, description alike) -------------------------
 
 
-def labelled_line_items(labels: dict[str, Any]) -> list[tuple[str, str]] | None:
-    """(description, amount) rows a set labels, or None when it labels none: WildReceipt's `line_items`
-    (`description`, `amount`), invoice2data's `lines` (`name`, `price_subtotal`, else `price_unit`)."""
-    rows = []
+def _labelled_rows(labels: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The rows a set labels, normalised: description and amount, and the quantity and unit price where given
+    (WildReceipt's `line_items`: `description`, `quantity`, `amount`; invoice2data's `lines`: `name`, `qty`,
+    `price_unit`, `price_subtotal`)."""
+    rows: list[dict[str, str | None]] = []
     for raw in labels.get("line_items") or labels.get("lines") or []:
         if not isinstance(raw, dict):
             continue
@@ -175,7 +176,22 @@ def labelled_line_items(labels: dict[str, Any]) -> list[tuple[str, str]] | None:
         amount = raw.get("amount", raw.get("price_subtotal", raw.get("price_unit")))
         money = normalise("total", amount)
         if description and money is not None:
-            rows.append((str(description), money))
+            rows.append({"description": str(description), "amount": money,
+                         "quantity": _number(raw.get("quantity", raw.get("qty"))),
+                         "unit_price": normalise("total", raw.get("price_unit")) if "price_subtotal" in raw else None})
+    return rows
+
+
+def _number(value: Any) -> str | None:
+    try:
+        return None if value in (None, "") else str(Decimal(str(value)).normalize())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def labelled_line_items(labels: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """(description, amount) rows a set labels, or None when it labels none."""
+    rows = [(str(row["description"]), str(row["amount"])) for row in _labelled_rows(labels)]
     return rows or None
 
 
@@ -214,17 +230,23 @@ def description_match(predicted: str | None, expected: str) -> bool:
     return text_f1(predicted, expected) >= 0.5
 
 
-def match_line_items(items: list[Any], expected: list[tuple[str, str]]) -> int:
-    """How many labelled rows a predicted item matches (each predicted item used once)."""
-    unused = [(item.description, normalise("total", item.amount)) for item in items if item.amount is not None]
-    matched = 0
-    for description, amount in expected:
-        for index, (got_description, got_amount) in enumerate(unused):
-            if got_amount == amount and description_match(got_description, description):
-                matched += 1
+def _matched_pairs(items: list[Any], expected: list[tuple[str, str]]) -> list[tuple[int, Any]]:
+    """(labelled row index, the predicted item matching it): amount equal, description alike, each
+    predicted item used once."""
+    unused = [item for item in items if item.amount is not None]
+    pairs = []
+    for row, (description, amount) in enumerate(expected):
+        for index, item in enumerate(unused):
+            if normalise("total", item.amount) == amount and description_match(item.description, description):
+                pairs.append((row, item))
                 del unused[index]
                 break
-    return matched
+    return pairs
+
+
+def match_line_items(items: list[Any], expected: list[tuple[str, str]]) -> int:
+    """How many labelled rows a predicted item matches (each predicted item used once)."""
+    return len(_matched_pairs(items, expected))
 
 
 @dataclass(frozen=True)
@@ -232,14 +254,26 @@ class LineItemVerdict:
     predicted: int
     expected: int
     matched: int
+    # Of the matched rows whose label gives a quantity (a unit price): how many, and how many were read so.
+    quantities: int = 0
+    quantities_right: int = 0
+    unit_prices: int = 0
+    unit_prices_right: int = 0
 
 
 def judge_line_items(fields: InvoiceFields, labels: dict[str, Any]) -> LineItemVerdict | None:
-    expected = labelled_line_items(labels)
-    if expected is None:
+    rows = _labelled_rows(labels)
+    if not rows:
         return None
+    expected = [(str(row["description"]), str(row["amount"])) for row in rows]
     predicted = [item for item in fields.line_items if item.amount is not None]
-    return LineItemVerdict(len(predicted), len(expected), match_line_items(predicted, expected))
+    pairs = _matched_pairs(predicted, expected)
+    quantities = [(rows[row]["quantity"], _number(item.quantity)) for row, item in pairs if rows[row]["quantity"]]
+    prices = [(rows[row]["unit_price"], normalise("total", item.unit_price)) for row, item in pairs if rows[row]["unit_price"]]
+    return LineItemVerdict(
+        len(predicted), len(expected), len(pairs),
+        len(quantities), sum(want == got for want, got in quantities), len(prices), sum(want == got for want, got in prices),
+    )
 
 
 @dataclass
@@ -328,8 +362,13 @@ class Report:
         precision = matched / predicted if predicted else 0.0
         recall = matched / expected if expected else 0.0
         f1 = 2 * precision * recall / (precision + recall) if matched else 0.0
+        quantities, prices = sum(v.quantities for v in verdicts), sum(v.unit_prices for v in verdicts)
+        quantities_right, prices_right = sum(v.quantities_right for v in verdicts), sum(v.unit_prices_right for v in verdicts)
         return {"documents": len(verdicts), "labelled_rows": expected, "predicted_rows": predicted,
-                "matched_rows": matched, "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+                "matched_rows": matched, "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+                # on the matched rows whose label gives one: the quantity (unit price) read, exactly
+                "quantities_labelled": quantities, "quantities_right": quantities_right,
+                "unit_prices_labelled": prices, "unit_prices_right": prices_right}
 
     def confident_counts(self) -> tuple[int, int]:
         """(right, returned) over every field's values with confidence >= 0.8: the calibration figure."""

@@ -25,9 +25,12 @@ _COLUMNS = {
     "unit_price": r"unit\s*price|price|rate|preis|einzelpreis|nettopreis|prix(?:\s*unitaire)?|unitaire|prijs(?:\s*per\s*stuk)?"
     r"|precio|harga|u/price",
     "amount": r"amount|line\s*total|total|betrag|gesamtbetrag|gesamt|nettowert|montant|bedrag|importe|jumlah|prix\s*ht|amt",
+    # Columns an item's figures are not read from (a discount, a tax rate or amount): a figure under one is
+    # neither the quantity, nor the price, nor the amount, whichever of those is printed nearest.
+    "other": r"disc(?:ount)?|rabatt|korting|remise|descuento|btw|vat|mwst|ust|tva|iva|gst|sst|tax(?:es)?|steuer",
 }
 _COLUMN_RES = {name: re.compile(rf"(?<![a-z])(?:{pattern})(?![a-z])") for name, pattern in _COLUMNS.items()}
-_QUANTITY = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w.,]*\d)")
+_QUANTITY = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w.,]*\d)(?!\s?%)")  # "21 %" is a rate
 
 
 def column_words(text: str) -> list[tuple[int, int]]:
@@ -46,13 +49,17 @@ def _header(row: Row) -> _Header | None:
     columns: dict[str, tuple[float, float]] = {}
     for cell in row.cells:
         text = fold(cell.text)
-        for name, pattern in _COLUMN_RES.items():
-            for match in pattern.finditer(text):
+        found = {name: list(pattern.finditer(text)) for name, pattern in _COLUMN_RES.items()}
+        if any(found[name] for name in found if name != "other"):
+            found["other"] = []  # "Total incl. VAT" names the amount, not a tax column
+        for name, matches in found.items():
+            for match in matches:
                 if name not in columns:
                     box = cell.span_bbox(match.start(), match.end())
                     columns[name] = (box[0], box[2])
     has_numbers = "amount" in columns or "unit_price" in columns
-    return _Header(row, columns) if len(columns) >= 2 and has_numbers else None
+    named = len(columns) - ("other" in columns)  # a tax or discount word alone does not make a table header
+    return _Header(row, columns) if named >= 2 and has_numbers else None
 
 
 def _column_of(box: tuple[float, float, float, float], header: _Header) -> str | None:
@@ -75,7 +82,8 @@ def _item(row: Row, header: _Header, source: Source) -> LineItem | None:
         column = _column_of(cell.span_bbox(amount.start, amount.end), header)
         if column in ("unit_price", "amount"):
             values[column] = amount.value
-    values.setdefault("amount", amounts[-1][1].value)
+    figures = [a.value for cell, a in amounts if _column_of(cell.span_bbox(a.start, a.end), header) != "other"]
+    values.setdefault("amount", (figures or [amounts[-1][1].value])[-1])
     # Numbers right of the description end it; a quantity column printed before it ("QTY DESCRIPTION") does not.
     description_x = header.columns.get("description", (0.0, 0.0))[0]
     numeric_columns = [x0 for name, (x0, _) in header.columns.items() if name != "description" and x0 > description_x]

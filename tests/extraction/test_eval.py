@@ -197,3 +197,25 @@ def test_report_figures_count_only_labelled_documents() -> None:
     assert report.confident_counts() == (1, 1)
     assert report.seconds_per_page() == {"p50": 1.5, "p95": 1.95}
     assert isinstance(judge(confident, {"total": "10.00"})[0], Verdict)
+
+
+def test_quantities_and_unit_prices_are_scored_on_the_matched_rows() -> None:
+    from extraction.evaluation import judge_line_items
+    from extraction.models import LineItem
+
+    labels = {"lines": [
+        {"name": "Garden hose", "qty": "2", "price_unit": "15.00", "price_subtotal": "30.00"},
+        {"name": "Hose reel", "qty": "1.0", "price_unit": "40.00", "price_subtotal": "40.00"},
+        {"name": "Nozzle", "qty": "3", "price_unit": "2.00", "price_subtotal": "6.00"},
+    ]}
+    fields = InvoiceFields(line_items=[
+        LineItem(description="Garden hose", quantity=Decimal("2.00"), unit_price=Decimal("15.00"), amount=Decimal("30.00")),
+        LineItem(description="Hose reel", quantity=Decimal("21"), unit_price=Decimal("0.00"), amount=Decimal("40.00")),
+    ])
+    verdict = judge_line_items(fields, labels)
+    assert verdict is not None and (verdict.expected, verdict.predicted, verdict.matched) == (3, 2, 2)
+    assert (verdict.quantities, verdict.quantities_right) == (2, 1)  # "21" was a rate, not a count
+    assert (verdict.unit_prices, verdict.unit_prices_right) == (2, 1)
+    report = Report([DocumentOutcome("a.pdf", 1, 0.1, [], line_items=verdict)])
+    summary = report.line_item_summary()
+    assert summary is not None and summary["quantities_right"] == 1 and summary["unit_prices_labelled"] == 2

@@ -128,3 +128,27 @@ def test_a_tax_breakdown_under_the_items_is_no_item() -> None:
         (50, 170, "19%"), (300, 170, "15,88"), (450, 170, "3,02"), (650, 170, "18,90"),
     ))
     assert [(item.description, item.amount) for item in fields.line_items] == [("Kaffeebohnen 1 kg", Decimal("18.90"))]
+
+
+def test_discount_and_tax_columns_are_neither_quantity_nor_price() -> None:
+    # Figures under a discount or tax column, and a rate like "21 %", are read as none of an item's numbers,
+    # whichever of the quantity, price or amount columns is printed nearest to them.
+    fields = parse_fields(document(
+        (50, 100, "Description"), (330, 100, "Qty"), (430, 100, "Unit Price"), (560, 100, "Disc.%"),
+        (650, 100, "VAT"), (760, 100, "Amount"),
+        (50, 130, "Garden hose 25 m"), (330, 130, "2.00"), (430, 130, "15.00"), (560, 130, "10.00"),
+        (650, 130, "21%"), (760, 130, "27.00"),
+        (50, 160, "Hose reel"), (330, 160, "1.00"), (430, 160, "40.00"), (560, 160, "0.00"),
+        (650, 160, "21%"), (760, 160, "40.00"),
+        (50, 200, "Total"), (760, 200, "67.00"),
+    ))
+    assert _rows(fields) == [
+        ("Garden hose 25 m", Decimal("2.00"), Decimal("15.00"), Decimal("27.00")),
+        ("Hose reel", Decimal("1.00"), Decimal("40.00"), Decimal("40.00")),
+    ]
+    rate_beside_quantity = parse_fields(document(
+        (50, 100, "Omschrijving"), (330, 100, "Prijs"), (430, 100, "BTW"), (520, 100, "Aantal"), (760, 100, "Bedrag"),
+        (50, 130, "Koffiebonen 1 kg"), (330, 130, "12,50"), (430, 130, "9%"), (520, 130, "2 st"), (760, 130, "25,00"),
+        (50, 170, "Totaal"), (760, 170, "25,00"),
+    ))
+    assert _rows(rate_beside_quantity) == [("Koffiebonen 1 kg", Decimal(2), Decimal("12.50"), Decimal("25.00"))]
