@@ -94,7 +94,7 @@ _NOT_NAME = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS_LIKE = re.compile(
-    r"^\d+[A-Za-z]?\s+(?i:.*\b(?:st|ave|rd|blvd|dr|hwy|ln|pkwy|ct|pl|broadway)\b)"  # "1050 N. Hancock St"
+    r"^\d+[A-Za-z]?\s+(?i:.*\b(?:st|ave|rd|blvd|dr|hwy|ln|pkwy|ct|pl)\b)"  # "1050 N. Hancock St"
     r"|,\s*[A-Z]{2}\.?(?:\s+\d{5}(?:-\d{4})?)?\s*$"  # "LAS VEGAS, NV", "Spring Valley, CA 91977"
     r"|(?i:\b(?:pusat|bandar|kawasan|seksyen|persiaran|kampung|desa)\b)"  # Malay: centre, town, area, section, ...
 )
@@ -113,7 +113,7 @@ def address_like(text: str) -> bool:
 RECEIPT_PHRASE_WORD = re.compile(
     r"(?<![a-z])(?:welcome|thank|thanks|thankyou|you|your|our|we|us|guest|guests|customer|term|terminal|trans"
     r"|transaction|sales?|cashier|server|order|receipt|copy|visit|again|please|feedback|survey|table|approved"
-    r"|merchant|purchase|member|retain|records|voucher|for|at|is|with|shopping|dining|stopping)(?![a-z])",
+    r"|merchant|purchase|member|retain|records|voucher|for|at|is|with|shopping|dining)(?![a-z])",
     re.IGNORECASE,
 )
 SEPARATOR = re.compile(r"\s+[•●·|–]\s+|\s+-\s+")

@@ -216,7 +216,7 @@ def _confidence(score: float, runner_up: float, ocr_confidence: float) -> float:
 def _brand_above(best: Cell, others: list[Cell]) -> Cell:
     """"DOMINO'S PIZZA" above "DOMINO'S PIZZA PERMAS JAYA": the brand, not its branch."""
     if has_legal_form(best.text):
-        return best  # "ELKEN" above "ELKEN SERVICE SDN BHD": the company's registered name is the vendor
+        return best  # "MAWAR" above "MAWAR TRADING SDN BHD": the company's registered name is the vendor
     words = best.text.casefold().split()
     for other in others:
         prefix = other.text.casefold().split()

@@ -281,8 +281,8 @@ def test_no_vendor_rather_than_a_label_word_when_the_name_is_only_in_a_logo() ->
 
 
 def test_the_registered_company_under_its_brand_is_the_vendor() -> None:
-    fields = parse_fields(stacked("ELKEN", "ELKEN SERVICE SDN BHD (310184-X)", "No 2-1 Jalan 3/137B Batu 5"))
-    assert fields.vendor_name is not None and fields.vendor_name.value == "ELKEN SERVICE SDN BHD"
+    fields = parse_fields(stacked("MAWAR", "MAWAR TRADING SDN BHD (123456-A)", "No 8 Jalan Kenari 5"))
+    assert fields.vendor_name is not None and fields.vendor_name.value == "MAWAR TRADING SDN BHD"
 
 
 def test_totals_that_do_not_add_up_ask_for_a_second_opinion() -> None:
