@@ -99,7 +99,8 @@ def _print_report(directory: Path, report: Report, *, misses: bool = False) -> N
     table = Table(title=f"{directory} — {len(report.outcomes)} documents", title_justify="left")
     for column in ("field", "labelled", "coverage", "accuracy", f"accuracy (conf ≥ {CONFIDENT})", "F1"):
         table.add_column(column, justify="left" if column == "field" else "right")
-    for name, figures in report.field_summary().items():
+    summary = report.field_summary()
+    for name, figures in summary.items():
         f1 = figures["token_f1"]
         table.add_row(
             name,
@@ -110,14 +111,13 @@ def _print_report(directory: Path, report: Report, *, misses: bool = False) -> N
             "" if f1 is None else f"{f1:.3f}",
         )
     console.print(table)
-    summary = report.field_summary()
     squashed = report.squashed_labels()
     if any(summary[name]["token_f1"] is not None for name in summary):
         console.print("F1: token F1 of names and addresses" + "".join(
             f"; {name}: {count} of {summary[name]['labelled']} labels have no whitespace, scored by character-bigram "
             "F1 without whitespace" for name, count in squashed.items()
         ))
-    swapped = report.field_summary().get("invoice_date", {}).get("swapped_day_month")
+    swapped = summary.get("invoice_date", {}).get("swapped_day_month")
     if swapped:
         console.print(f"invoice_date: {swapped} wrong only by the day/month order the label guessed (invoice_date_ambiguous)")
     _print_calibration(report)

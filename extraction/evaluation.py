@@ -189,10 +189,14 @@ def _number(value: Any) -> str | None:
         return None
 
 
+def _matching_keys(rows: list[dict[str, str | None]]) -> list[tuple[str, str]]:
+    """What a predicted item is matched by: (description, amount)."""
+    return [(str(row["description"]), str(row["amount"])) for row in rows]
+
+
 def labelled_line_items(labels: dict[str, Any]) -> list[tuple[str, str]] | None:
     """(description, amount) rows a set labels, or None when it labels none."""
-    rows = [(str(row["description"]), str(row["amount"])) for row in _labelled_rows(labels)]
-    return rows or None
+    return _matching_keys(_labelled_rows(labels)) or None
 
 
 def _squashed_f1(predicted: str, expected: str) -> float:
@@ -265,7 +269,7 @@ def judge_line_items(fields: InvoiceFields, labels: dict[str, Any]) -> LineItemV
     rows = _labelled_rows(labels)
     if not rows:
         return None
-    expected = [(str(row["description"]), str(row["amount"])) for row in rows]
+    expected = _matching_keys(rows)
     predicted = [item for item in fields.line_items if item.amount is not None]
     pairs = _matched_pairs(predicted, expected)
     quantities = [(rows[row]["quantity"], _number(item.quantity)) for row, item in pairs if rows[row]["quantity"]]

@@ -25,7 +25,7 @@ from extraction.parsing.invoice_number import number_candidates
 from extraction.parsing.issue_dates import date_claims
 from extraction.parsing.layout import Cell, Layout
 from extraction.parsing.locale import CURRENCY_OF_COUNTRY, country_hint
-from extraction.parsing.names import RECEIPT_PHRASE_WORD, TRADE_WORD, address_like, has_legal_form
+from extraction.parsing.names import POSTCODE, RECEIPT_PHRASE_WORD, TRADE_WORD, address_like, has_legal_form
 from extraction.parsing.pairing import Evidence
 from extraction.parsing.totals import amount_evidence
 
@@ -343,7 +343,7 @@ def vendor_candidates(reading: RuleReading) -> list[Candidate]:
     return candidates
 
 
-# Characters a name is rarely printed with but OCR often puts in one ("BAKERIEŚ", "SDN~BHD", "F1sh"): a
+# Characters a name is rarely printed with but OCR often puts in one ("BAKERŸ", "CAFE~BAR", "F1sh"): a
 # misread letter makes the name wrong however sure the choice of its line is.
 _ODD_CHARACTER = re.compile(r"[^\w\s&.,'()\-/!#+]|(?<=[A-Za-z])[01](?=[A-Za-z])|[^\x00-\x7f](?=.*[A-Z]{3})")
 
@@ -360,7 +360,7 @@ def _name_line_features(layout: Layout, cells: tuple[Cell, ...], text: str, tops
     """What the lines a vendor option was read from look like: their size against the page's text and the
     largest text at the top, their place among the top rows and among the options, whether they read as a
     till's phrase or an address, and whether the name is printed again elsewhere (a footer's "Thank you for
-    shopping at X"; not in the lines around it, where "ELKEN" is part of "ELKEN SERVICE SDN BHD")."""
+    shopping at X"; not in the lines around it, where "MAWAR" is part of "MAWAR TRADING SDN BHD")."""
     words = re.findall(r"[^\W\d_]+", text)
     phrase = sum(bool(RECEIPT_PHRASE_WORD.fullmatch(word)) for word in words) / max(1, len(words))
     features = {
@@ -457,7 +457,6 @@ _CUES: dict[str, tuple[str, ...]] = {
 
 # --- fields the rules alone find: their value, described so that its confidence can be calibrated -------------
 
-_POSTCODE = re.compile(r"\b\d{4,6}\b")
 RULES_ONLY_FIELDS = ("vendor_address",)
 
 
@@ -477,7 +476,7 @@ def rules_value_finder(field_name: str) -> CandidateFinder:
             "digits": sum(ch.isdigit() for ch in text) / max(1, len(text)),
             "upper": sum(ch.isupper() for ch in letters) / max(1, len(letters)),
             "commas": min(4, text.count(",")) / 4,
-            "postcode": float(bool(_POSTCODE.search(text))),
+            "postcode": float(bool(POSTCODE.search(text))),
             "legal_form": float(has_legal_form(text)),
         }
         country = country_hint(row.text for row in reading.layout.rows[:12])

@@ -77,12 +77,9 @@ def _item(row: Row, header: _Header, source: Source) -> LineItem | None:
     amounts = [(cell, a) for cell in row.cells for a in find_amounts(cell.text)]
     if not amounts:
         return None
-    values: dict[str, Decimal] = {}
-    for cell, amount in amounts:
-        column = _column_of(cell.span_bbox(amount.start, amount.end), header)
-        if column in ("unit_price", "amount"):
-            values[column] = amount.value
-    figures = [a.value for cell, a in amounts if _column_of(cell.span_bbox(a.start, a.end), header) != "other"]
+    columns = [(_column_of(cell.span_bbox(a.start, a.end), header), a.value) for cell, a in amounts]
+    values = {column: value for column, value in columns if column in ("unit_price", "amount")}  # the last wins
+    figures = [value for column, value in columns if column != "other"]
     values.setdefault("amount", (figures or [amounts[-1][1].value])[-1])
     # Numbers right of the description end it; a quantity column printed before it ("QTY DESCRIPTION") does not.
     description_x = header.columns.get("description", (0.0, 0.0))[0]
