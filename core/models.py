@@ -275,22 +275,27 @@ class FailureCount(BaseModel):
     message: str = ""  # the latest one seen for this code
 
 
-class StatsDay(Document):
-    """The admin dashboard's numbers for one organization and one UTC day: the sum of its `StatsHour`s. Small on
-    purpose (the dashboard reads 90 of them per request; the hours live apart)."""
+class StatsCounts(BaseModel):
+    """What one hour counts, or one day (the sum of its hours)."""
 
-    org_id: PydanticObjectId
-    day: datetime  # 00:00 UTC
-    uploads: int = 0  # invoices created that day (that still exist)
-    processed: int = 0  # invoices that reached `processed` that day
+    uploads: int = 0  # invoices created then (that still exist)
+    processed: int = 0  # invoices that reached `processed` then
     failed: int = 0  # … and `failed`
-    needs_review: int = 0  # of the day's uploads, those waiting for a person now
-    in_queue: int = 0  # of the day's uploads, those pending or processing now
+    needs_review: int = 0  # of the uploads, those waiting for a person now
+    in_queue: int = 0  # of the uploads, those pending or processing now
     processing_ms: dict[str, int] = Field(default_factory=dict)  # histogram: bucket (core.stats) -> count
     queue_ms: dict[str, int] = Field(default_factory=dict)
     failures: dict[str, FailureCount] = Field(default_factory=dict)  # error code ->
     uploaders: dict[str, int] = Field(default_factory=dict)  # owner id -> uploads
     amounts: dict[str, str] = Field(default_factory=dict)  # currency -> decimal string, totals of processed
+
+
+class StatsDay(StatsCounts, Document):
+    """The admin dashboard's numbers for one organization and one UTC day: the sum of its `StatsHour`s. Small on
+    purpose (the dashboard reads 90 of them per request; the hours live apart)."""
+
+    org_id: PydanticObjectId
+    day: datetime  # 00:00 UTC
     computed_at: datetime = Field(default_factory=utcnow)
     version: int = 0  # bumped after every write of the day's hours; the totals are merged under it
 
@@ -299,22 +304,12 @@ class StatsDay(Document):
         indexes = [IndexModel([("org_id", pymongo.ASCENDING), ("day", pymongo.ASCENDING)], unique=True)]
 
 
-class StatsHour(Document):
+class StatsHour(StatsCounts, Document):
     """One hour of `StatsDay`, the unit `core.stats` recounts from the invoices whenever one of them changed
     (never incremented in place, so it cannot drift from them)."""
 
     org_id: PydanticObjectId
     hour: datetime
-    uploads: int = 0
-    processed: int = 0
-    failed: int = 0
-    needs_review: int = 0
-    in_queue: int = 0
-    processing_ms: dict[str, int] = Field(default_factory=dict)
-    queue_ms: dict[str, int] = Field(default_factory=dict)
-    failures: dict[str, FailureCount] = Field(default_factory=dict)
-    uploaders: dict[str, int] = Field(default_factory=dict)
-    amounts: dict[str, str] = Field(default_factory=dict)
     computed_at: datetime = Field(default_factory=utcnow)  # the recount saw every write committed before it
 
     class Settings:

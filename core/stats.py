@@ -24,16 +24,19 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from beanie import PydanticObjectId
 from bson.decimal128 import Decimal128
+from pydantic import Field
 from pymongo import UpdateOne
 
-from core.models import Invoice, InvoiceStatus, Organization, StatsDay, StatsHour, StatsRollup, utcnow
+from core.models import (
+    FailureCount, Invoice, InvoiceStatus, Organization, StatsCounts, StatsDay, StatsHour, StatsRollup, utcnow,
+)
 
 MARGIN = timedelta(seconds=30)
 BUCKET_RATIO = 1.1
@@ -185,29 +188,13 @@ async def count_history(org_id: PydanticObjectId) -> bool:
             return True
 
 
-@dataclass
-class _Counts:
-    """What one hour (or, merged, one day) counts."""
+class _Counts(StatsCounts):
+    """A recount in progress: `StatsCounts` plus when each failure code's message was seen (a later one wins)."""
 
-    uploads: int = 0
-    processed: int = 0
-    failed: int = 0
-    needs_review: int = 0
-    in_queue: int = 0
-    processing_ms: dict[str, int] = field(default_factory=dict)
-    queue_ms: dict[str, int] = field(default_factory=dict)
-    failures: dict[str, dict[str, Any]] = field(default_factory=dict)
-    uploaders: dict[str, int] = field(default_factory=dict)
-    amounts: dict[str, Decimal] = field(default_factory=dict)
+    failure_seen: dict[str, datetime] = Field(default_factory=dict, exclude=True)
 
     def stored(self) -> dict[str, Any]:
-        return {
-            "uploads": self.uploads, "processed": self.processed, "failed": self.failed,
-            "needs_review": self.needs_review, "in_queue": self.in_queue, "processing_ms": self.processing_ms,
-            "queue_ms": self.queue_ms, "uploaders": self.uploaders,
-            "failures": {code: {"count": f["count"], "message": f["message"]} for code, f in self.failures.items()},
-            "amounts": {currency: str(total) for currency, total in self.amounts.items()},
-        }
+        return self.model_dump()
 
     def add(self, stored: dict[str, Any]) -> None:
         """Add an hour's stored counts (hours in order: a later hour's failure message wins)."""
@@ -216,11 +203,15 @@ class _Counts:
         for name in ("processing_ms", "queue_ms", "uploaders"):
             merge_counts(getattr(self, name), stored.get(name) or {})
         for code, failure in (stored.get("failures") or {}).items():
-            entry = self.failures.setdefault(code, {"count": 0, "message": ""})
-            entry["count"] += failure["count"]
-            entry["message"] = failure["message"] or entry["message"]
+            entry = self.failures.setdefault(code, FailureCount())
+            entry.count += failure["count"]
+            entry.message = failure["message"] or entry.message
         for currency, total in (stored.get("amounts") or {}).items():
-            self.amounts[currency] = self.amounts.get(currency, Decimal(0)) + Decimal(total)
+            self.add_amount(currency, Decimal(total))
+
+    def add_amount(self, currency: str, amount: Decimal) -> None:
+        # Kept as decimal strings, as stored: exact, and no float ever touches money.
+        self.amounts[currency] = str(Decimal(self.amounts.get(currency, "0")) + amount)
 
 
 _CREATED_FIELDS = {"created_at": 1, "owner_id": 1, "review.state": 1, "status": 1}
@@ -293,15 +284,16 @@ def _count_finished(counts: _Counts, document: dict[str, Any]) -> None:
         total, currency = _effective(document, "total"), _effective(document, "currency")
         amount = _decimal(total)
         if amount is not None and isinstance(currency, str) and currency:
-            counts.amounts[currency] = counts.amounts.get(currency, Decimal(0)) + amount
+            counts.add_amount(currency, amount)
     elif status == InvoiceStatus.failed:
         counts.failed += 1
         error = document.get("error") or {}
         code = str(error.get("code") or "unknown")
-        entry = counts.failures.setdefault(code, {"count": 0, "message": "", "at": None})
-        entry["count"] += 1
-        if entry["at"] is None or document["processed_at"] >= entry["at"]:
-            entry["message"], entry["at"] = str(error.get("message") or ""), document["processed_at"]
+        entry = counts.failures.setdefault(code, FailureCount())
+        entry.count += 1
+        seen = counts.failure_seen.get(code)
+        if seen is None or document["processed_at"] >= seen:
+            entry.message, counts.failure_seen[code] = str(error.get("message") or ""), document["processed_at"]
     else:
         return  # requeued since (its processed_at is being cleared): it belongs to no day now
     queued, total_ms = timings.get("queued_ms"), timings.get("total_ms")
