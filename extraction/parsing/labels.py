@@ -174,12 +174,37 @@ def find_labels(text: str) -> list[LabelMatch]:
     return list(_labels_of(text))
 
 
-@lru_cache(maxsize=4096)
-def _labels_of(text: str) -> tuple[LabelMatch, ...]:
-    # Cached: the same cell texts are asked about by every field's rules and by the trained choice.
+# OCR misreads single letters of the summary words a receipt hinges on ("Totai", "lotal", "Anount",
+# "Amcunt", "Sibtotal"): read a word of a key word's length that differs from it in one letter, where the
+# printed character is one OCR takes that letter for, as the key word. Same length, so spans stay aligned.
+_OCR_LOOKALIKES = {"t": "l", "o": "c0", "a": "o", "l": "i1|!t", "m": "n", "u": "i", "b": "o"}
+_OCR_KEY_WORDS = ("total", "subtotal", "amount")
+_WORD = re.compile(r"[a-z0-9|!]+")
+
+
+def _misread_key_word(word: str) -> str | None:
+    for key in _OCR_KEY_WORDS:
+        if len(word) != len(key) or word == key:
+            continue
+        differences = [i for i, (printed, meant) in enumerate(zip(word, key)) if printed != meant]
+        if len(differences) == 1 and word[differences[0]] in _OCR_LOOKALIKES.get(key[differences[0]], ""):
+            return key
+    return None
+
+
+def label_text(text: str) -> str:
+    """`text` as labels are matched in: folded (`dates.fold`), with misread key words read as meant. Index for
+    index the same as `text` (where folding would change its length, it is only lower-cased)."""
     folded = fold(text)
     if len(folded) != len(text):
         folded = text.lower()
+    return _WORD.sub(lambda m: _misread_key_word(m.group()) or m.group(), folded)
+
+
+@lru_cache(maxsize=4096)
+def _labels_of(text: str) -> tuple[LabelMatch, ...]:
+    # Cached: the same cell texts are asked about by every field's rules and by the trained choice.
+    folded = label_text(text)
     candidates = [
         LabelMatch(field, m.start(), m.start() + len(m.group().rstrip()), strength)
         for field, patterns in _COMPILED.items()
@@ -205,7 +230,7 @@ def is_summary(label: LabelMatch, text: str) -> bool:
     cash, change, rounding...): no item, and the end of a list of items."""
     if label.field in SUMMARY_FIELDS:
         return True
-    return label.field == "not_total" and bool(_OTHER_TOTAL.fullmatch(fold(text[label.start:label.end])))
+    return label.field == "not_total" and bool(_OTHER_TOTAL.fullmatch(label_text(text[label.start:label.end])))
 
 
 def leading_label(text: str) -> LabelMatch | None:

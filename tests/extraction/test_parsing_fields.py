@@ -36,6 +36,22 @@ def test_a_receipt_total_is_the_rounded_amount_paid() -> None:
     assert fields.total.page == 1 and fields.total.bbox is not None
 
 
+def test_a_total_label_with_a_letter_misread_still_names_the_total() -> None:
+    receipt = stacked(
+        "CORNER DELI",
+        "SANDWICH 6.50",
+        "COFFEE 2.80",
+        "SIBTOTAL 9.30",
+        "TAX 0.74",
+        "lOTAL 10.04",
+        "VISA 10.04",
+        "TIP 1.00",
+    )
+    fields = parse_fields(receipt)
+    assert fields.subtotal is not None and fields.subtotal.value == Decimal("9.30")
+    assert fields.total is not None and fields.total.value == Decimal("10.04")
+
+
 def test_a_receipt_vendor_address_date_and_tax_id() -> None:
     fields = parse_fields(RECEIPT)
     assert fields.vendor_name is not None and fields.vendor_name.value == "KEDAI RUNCIT MAJU SDN BHD"

@@ -171,6 +171,21 @@ def test_the_longest_label_wins_where_labels_overlap() -> None:
     assert [m.field for m in find_labels("USt-IdNr: DE123456789")] == ["not_total"]
 
 
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [("Totai 12.00", "total"), ("lotal $9.10", "total"), ("Sibtotal 8.40", "subtotal"),
+     ("SUBTOTAI 8.40", "subtotal"), ("Anount Due 4.00", "total"), ("Amcunt 4.00", "total"),
+     ("Totai Qty 3", "not_total")],
+)
+def test_a_summary_word_with_one_letter_misread_by_ocr_is_still_its_label(text: str, field: str) -> None:
+    assert [m.field for m in find_labels(text)] == [field]
+
+
+def test_real_words_near_a_summary_word_are_no_labels() -> None:
+    # One letter off "total", but not by a letter OCR mistakes for the right one.
+    assert find_labels("Tonal balm 4.00") == [] and find_labels("Totem 4.00") == []
+
+
 def test_an_id_with_label_words_inside_is_not_a_label() -> None:
     assert find_labels("invoice_number_1") == []
 
