@@ -39,6 +39,8 @@ def choose(reading: RuleReading, model: ChoiceModel | None = None, *, llm: Invoi
             continue  # nothing printed to choose from: the rules' value (if any, e.g. an implied currency) stands
         candidate, score, context = best
         confidence = model.fields[name].calibrated(score, context | together)
+        if context.get("ambiguous"):  # a date whose day and month order is a guess
+            confidence *= model.guessed_order_right
         if llm is not None:
             confidence = with_llm(name, candidate.value, confidence, getattr(llm, name))
         if confidence < MIN_CONFIDENCE and getattr(reading.fields, name) is None:

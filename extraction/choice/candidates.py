@@ -201,12 +201,12 @@ def _located(reading: RuleReading, name: str, candidate: Candidate) -> Candidate
 
 def date_candidates(reading: RuleReading) -> list[Candidate]:
     layout = reading.layout
-    claims = date_claims(layout, reading.labelled, day_first=reading.day_first)
+    claims = date_claims(layout, reading.labelled, day_first=reading.day_first, guess_day_first=reading.guess_day_first)
     places: dict[date, list[Place]] = {}
     ambiguous: set[date] = set()
     times: set[date] = set()
     for cell in layout.cells:
-        for match in find_dates(cell.text, day_first=reading.day_first):
+        for match in find_dates(cell.text, day_first=reading.day_first, guess_day_first=reading.guess_day_first):
             places.setdefault(match.value, []).append(Place(cell, match.start, match.end))
             if match.ambiguous:
                 ambiguous.add(match.value)

@@ -109,9 +109,15 @@ class FieldModel:
 class ChoiceModel:
     fields: dict[str, FieldModel]
     meta: dict[str, Any]
+    # How often the day/month order guessed for dates that nothing on their page settles was right, measured
+    # on the training pages whose own dates do settle it. The labels of such dates were guessed by the same
+    # conventions, so the fields' calibration cannot see these misses: a date read in a guessed order is
+    # right at most this often.
+    guessed_order_right: float = 1.0
 
     def save(self, path: Path = MODEL_PATH) -> None:
-        data = {"meta": self.meta, "fields": {name: model.to_json() for name, model in self.fields.items()}}
+        data = {"meta": self.meta, "fields": {name: model.to_json() for name, model in self.fields.items()},
+                "guessed_order_right": round(self.guessed_order_right, 6)}
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         temporary.replace(path)
@@ -119,7 +125,8 @@ class ChoiceModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> ChoiceModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls({name: FieldModel.from_json(f) for name, f in data["fields"].items()}, data.get("meta", {}))
+        return cls({name: FieldModel.from_json(f) for name, f in data["fields"].items()}, data.get("meta", {}),
+                   float(data.get("guessed_order_right", 1.0)))
 
 
 @lru_cache(maxsize=1)

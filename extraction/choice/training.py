@@ -24,6 +24,8 @@ from extraction.choice.candidates import FINDERS, RULES_ONLY_FIELDS, Candidate, 
 from extraction.choice.model import ChoiceModel, FieldModel
 from extraction.models import DocumentText
 from extraction.parsing import RuleReading, read_with_rules
+from extraction.parsing.dates import hide_numeric_dates, infer_day_first
+from extraction.parsing.locale import usual_day_first
 
 # Which cached readings of each dev set the model learns from: receipts as `extract()` reads them,
 # invoices both from their PDF text layer and read by OCR alone (the --ocr-only path).
@@ -319,7 +321,21 @@ def train(corpus: list[LabelledReading], meta: dict[str, Any] | None = None) -> 
         fitted[name] = FieldModel(scorer.features, scorer.mean, scorer.scale, scorer.coef, scorer.intercept,
                                   calibration.pop("calibration_x", empty), calibration.pop("calibration_y", empty),
                                   **calibration)
-    return ChoiceModel(fitted, meta or {})
+    return ChoiceModel(fitted, meta or {}, guessed_order_accuracy(corpus))
+
+
+def guessed_order_accuracy(corpus: list[LabelledReading]) -> float:
+    """How often the day/month order `read_with_rules` guesses for a page whose dates do not settle it is
+    right, measured on the pages whose dates do: each guesses again with its dates' digits hidden."""
+    right = settled_pages = 0
+    for item in corpus:
+        texts = [row.text for row in item.reading.layout.rows]
+        settled = infer_day_first(texts)
+        if settled is None:
+            continue
+        settled_pages += 1
+        right += usual_day_first([hide_numeric_dates(text) for text in texts]) == settled
+    return right / settled_pages if settled_pages else 1.0
 
 
 def cross_validated_models(

@@ -22,7 +22,7 @@ from extraction.parsing.issue_dates import IssueDates, choose_dates
 from extraction.parsing.layout import Cell, Layout, build_layout
 from extraction.parsing.labels import document_type, find_labels
 from extraction.parsing.line_items import receipt_items, table_items
-from extraction.parsing.locale import CURRENCY_OF_COUNTRY, MONTH_FIRST, country_hint, currency_of_vat_id
+from extraction.parsing.locale import CURRENCY_OF_COUNTRY, MONTH_FIRST, country_hint, currency_of_vat_id, usual_day_first
 from extraction.parsing.pairing import LabelledCell, label_cells
 from extraction.parsing.taxids import choose_vendor_tax_id
 from extraction.parsing.totals import choose_totals
@@ -90,9 +90,10 @@ class RuleReading:
     fields: InvoiceFields
     layout: Layout
     labelled: list[LabelledCell]
-    day_first: bool | None  # the order the chosen dates were read in (None: default, day first)
+    day_first: bool | None  # the order the document settles for its dates (None: nothing settles it)
     source: Source
     vendors: list[VendorOption] = field(default_factory=list)  # the likeliest vendor names, best first
+    guess_day_first: bool = True  # the order dates are read in while nothing settles it (they stay ambiguous)
 
 
 def parse_fields(doc: DocumentText, *, llm: InvoiceFields | None = None) -> InvoiceFields:
@@ -114,12 +115,13 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
         return None
     source = _source(doc)
     texts = [row.text for row in layout.rows]
-    # Day or month first is settled by the document's unambiguous dates; otherwise dates read day
-    # first (most of the world) and count as ambiguous. A "$" is no evidence: Malaysian receipts print it.
+    # Day or month first is settled by the document's unambiguous dates, else by the country its address
+    # names; otherwise dates are read in the order the page's habits suggest, and count as ambiguous.
     day_first = infer_day_first(texts)
     country = country_hint(texts)
     if day_first is None and country in MONTH_FIRST:
-        day_first = False  # nothing on the page settles the order; the country's convention does
+        day_first = False
+    guess = usual_day_first(texts)
     labelled = label_cells(layout)
     excluded = customer_cells(layout, labelled)
 
@@ -131,11 +133,11 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
     items = items or receipt_items(layout, source)
     if line_sum is not None and any(f is not None and f.value == line_sum for f in (totals.subtotal, totals.total)):
         items = [item.model_copy(update={"confidence": 0.8}) for item in items]  # the items add up
-    dates = choose_dates(layout, labelled, source, day_first=day_first)
+    dates = choose_dates(layout, labelled, source, day_first=day_first, guess_day_first=guess)
     if day_first is None and dates.due_date is not None:  # every date reads both ways: a payment term can tell
-        month_first = choose_dates(layout, labelled, source, day_first=False)
-        if _usual_term(month_first) and not _usual_term(dates):
-            dates, day_first = month_first, False
+        swapped = choose_dates(layout, labelled, source, day_first=not guess)
+        if _usual_term(swapped) and not _usual_term(dates):
+            dates, day_first = swapped, not guess
     vendors = vendor_options(layout, labelled, excluded, source)
     vendor_name, name_cell = (vendors[0].name, vendors[0].last_cell) if vendors else (None, None)
     vendor_tax_id = choose_vendor_tax_id(layout, excluded, source)
@@ -155,7 +157,7 @@ def read_with_rules(doc: DocumentText) -> RuleReading | None:
         document_type=_document_type(layout, source),
         line_items=items,
     )
-    return RuleReading(fields, layout, labelled, day_first, source, vendors)
+    return RuleReading(fields, layout, labelled, day_first, source, vendors, guess)
 
 
 def needs_second_opinion(fields: InvoiceFields, doc: DocumentText) -> bool:

@@ -90,6 +90,12 @@ def _numeric_orders(text: str) -> Iterable[tuple[int, int]]:
         yield int(match["a"]), int(match["b"])
 
 
+def hide_numeric_dates(text: str) -> str:
+    """`text` with every digit of its numeric dates made a 1, their form kept ("13/04/19" -> "11/11/11"): the
+    page as it would read if no date of it settled the day/month order."""
+    return _PATTERNS[1][1].sub(lambda match: re.sub(r"\d", "1", match.group()), text)
+
+
 def infer_day_first(texts: Iterable[str]) -> bool | None:
     """True/False when some numeric date can only be read one way; None when every one is ambiguous."""
     day_first = month_first = 0
@@ -104,9 +110,12 @@ def infer_day_first(texts: Iterable[str]) -> bool | None:
     return day_first > month_first
 
 
-def find_dates(text: str, *, day_first: bool | None = None, compact: bool = False) -> list[DateMatch]:
-    """Every date in `text`, left to right. Ambiguous numeric dates follow `day_first` (default day first);
-    `compact` also accepts YYYYMMDD (for text right after a date label)."""
+def find_dates(
+    text: str, *, day_first: bool | None = None, guess_day_first: bool = True, compact: bool = False
+) -> list[DateMatch]:
+    """Every date in `text`, left to right. Numeric dates whose day and month could be swapped follow
+    `day_first` when the document settles the order; when it does not (None), they are read as
+    `guess_day_first` says and marked ambiguous. `compact` also accepts YYYYMMDD (right after a date label)."""
     folded = fold(text)
     if len(folded) != len(text):  # folding changed lengths (ligatures): spans would not line up
         folded = text.lower()
@@ -117,7 +126,8 @@ def find_dates(text: str, *, day_first: bool | None = None, compact: bool = Fals
         for match in pattern.finditer(folded):
             if any(match.start() < end and match.end() > start for start, end in taken):
                 continue
-            value, ambiguous = _interpret(kind, match, day_first)
+            value, ambiguous = _interpret(kind, match, guess_day_first if day_first is None else day_first)
+            ambiguous = ambiguous and day_first is None
             if value is None:
                 continue
             if kind == "numeric" and value.day <= 12 and value.day != value.month:
@@ -156,7 +166,8 @@ def _by_weekday(text: str, match: re.Match[str], value: date, ambiguous: bool) -
     return value, ambiguous
 
 
-def _interpret(kind: str, match: re.Match[str], day_first: bool | None) -> tuple[date | None, bool]:
+def _interpret(kind: str, match: re.Match[str], day_first: bool) -> tuple[date | None, bool]:
+    """The date, and whether its day and month could be swapped."""
     if kind == "ymd":
         return _make(int(match["year"]), int(match["a"]), int(match["b"])), False
     if kind in ("day_month", "month_day"):
@@ -169,6 +180,6 @@ def _interpret(kind: str, match: re.Match[str], day_first: bool | None) -> tuple
         # Day, month, year with dots (DIN 5008 and the rest of continental Europe); the month-first
         # convention writes slashes or dashes, never dots.
         return _make(year, second, first), False
-    if day_first is False:
-        return _make(year, first, second), False
-    return _make(year, second, first), day_first is None and first != second
+    if not day_first:
+        return _make(year, first, second), first != second
+    return _make(year, second, first), first != second

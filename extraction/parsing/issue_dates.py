@@ -25,9 +25,10 @@ class IssueDates:
     due_date: FieldValue[date] | None
 
 
-def _extractor(day_first: bool | None, *, compact: bool = False) -> Extractor:
+def _extractor(day_first: bool | None, guess_day_first: bool, *, compact: bool = False) -> Extractor:
     def extract(text: str) -> list[tuple[DateMatch, int, int]]:
-        return [(match, match.start, match.end) for match in find_dates(text, day_first=day_first, compact=compact)]
+        found = find_dates(text, day_first=day_first, guess_day_first=guess_day_first, compact=compact)
+        return [(match, match.start, match.end) for match in found]
 
     return extract
 
@@ -47,10 +48,10 @@ def _field(evidence: Evidence, confidence: float, source: Source) -> FieldValue[
 
 
 def choose_dates(
-    layout: Layout, labelled: list[LabelledCell], source: Source, *, day_first: bool | None
+    layout: Layout, labelled: list[LabelledCell], source: Source, *, day_first: bool | None, guess_day_first: bool = True
 ) -> IssueDates:
-    claims = date_claims(layout, labelled, day_first=day_first)
-    unclaimed = _unclaimed_dates(layout, claims, _extractor(day_first))
+    claims = date_claims(layout, labelled, day_first=day_first, guess_day_first=guess_day_first)
+    unclaimed = _unclaimed_dates(layout, claims, _extractor(day_first, guess_day_first))
     invoice = _choose_invoice_date(claims, unclaimed, source)
     due_claims = claims.get("due_date", {})
     due = None
@@ -60,9 +61,12 @@ def choose_dates(
     return IssueDates(invoice_date=invoice, due_date=due)
 
 
-def date_claims(layout: Layout, labelled: list[LabelledCell], *, day_first: bool | None) -> dict[str, dict[date, Evidence]]:
+def date_claims(
+    layout: Layout, labelled: list[LabelledCell], *, day_first: bool | None, guess_day_first: bool = True
+) -> dict[str, dict[date, Evidence]]:
     """Per role (invoice_date, due_date, other_date): the dates a label of that role points at, with its cues."""
-    extract, after_label = _extractor(day_first), _extractor(day_first, compact=True)
+    extract = _extractor(day_first, guess_day_first)
+    after_label = _extractor(day_first, guess_day_first, compact=True)
     claims: dict[str, dict[date, Evidence]] = defaultdict(dict)
     for item in labelled:
         for label in item.labels:

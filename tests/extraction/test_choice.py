@@ -11,7 +11,7 @@ import numpy as np
 from extraction.choice import choose
 from extraction.choice.candidates import all_candidates, eligible, money_candidates
 from extraction.choice.model import MAX_CONFIDENCE, ChoiceModel, FieldModel, default_model
-from extraction.choice.training import LabelledReading, folds, is_right, train, vendor_group
+from extraction.choice.training import LabelledReading, folds, guessed_order_accuracy, is_right, train, vendor_group
 from extraction.parsing import parse_fields, read_with_rules
 from tests.extraction.ocr_lines import document, stacked
 
@@ -87,6 +87,20 @@ def test_training_is_deterministic_and_round_trips_through_json(tmp_path) -> Non
     reading = corpus[0].reading
     assert choose(reading, loaded).total == choose(reading, first).total
     assert choose(reading, loaded).total.value == Decimal("10.50")  # type: ignore[union-attr]
+
+
+def test_the_model_learns_how_often_a_guessed_day_month_order_is_right() -> None:
+    def page(*lines: str) -> LabelledReading:
+        reading = read_with_rules(stacked("SHOP", *lines, "TOTAL $5.00"))
+        assert reading is not None
+        return LabelledReading("made-up", "x.jpg", "shop", {}, reading)
+
+    # Pages whose own dates settle the order; each is guessed again with its dates' digits hidden.
+    american = page("04/23/2019 7:31 PM")  # slashes and "$": guessed month first, and so it is
+    misread = page("23/04/2019 7:31 PM")  # the same habits, written day first: the guess misses it
+    unsettled = page("04/03/2019 7:31 PM")  # settles nothing: not counted
+    assert guessed_order_accuracy([american, misread, unsettled]) == 0.5
+    assert guessed_order_accuracy(_made_up_corpus()) == 1.0  # no page there settles its order: nothing to discount
 
 
 def test_calibration_maps_scores_to_observed_accuracy() -> None:
