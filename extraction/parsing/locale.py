@@ -45,16 +45,20 @@ def country_hint(texts: Iterable[str]) -> str | None:
 _SLASH_DATE = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
 _TWELVE_HOUR_CLOCK = re.compile(r"\d\s?[ap]\.?m\b\.?", re.IGNORECASE)
 _EUROPEAN_MONEY = re.compile(r"[€£]|\b(?:EUR|GBP)\b")
+# Other dollar countries that write the day first: named, or by an Australian Business Number or dollar sign.
+_DAY_FIRST_DOLLARS = re.compile(
+    r"\b(?:australia|singapore|hong\s?kong|new\s?zealand|ABN(?=[\s:.]*\d)|A\$|AU\$|S\$|SGD|AUD|NZD|HKD)", re.IGNORECASE
+)
 
 
 def guess_day_first(texts: Sequence[str], country: str | None) -> bool:
     """The likelier order of numeric dates that neither the document nor its country settles (`country`:
     `country_hint`): month first on a page that writes dates with slashes and shows a "$" or an AM/PM time,
-    day first otherwise, as most of the world writes them."""
+    unless it names a day-first dollar country; day first otherwise, as most of the world writes them."""
     if country is not None and country not in MONTH_FIRST:
         return True
     text = "\n".join(texts)
-    if _EUROPEAN_MONEY.search(text) or not _SLASH_DATE.search(text):
+    if _EUROPEAN_MONEY.search(text) or _DAY_FIRST_DOLLARS.search(text) or not _SLASH_DATE.search(text):
         return True
     return not ("$" in text or _TWELVE_HOUR_CLOCK.search(text))
 

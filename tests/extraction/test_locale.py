@@ -57,3 +57,7 @@ def test_where_nothing_settles_the_order_the_page_s_habits_guess_it_and_the_date
     assert guess_day_first(["03/04/2019 7:31 PM", "TOTAL 12.50 EUR"], None) is True
     assert guess_day_first(["KEDAI MAJU SDN BHD", "03/04/2019 7:31 PM", "TOTAL $12.50"], "MY") is True
     assert guess_day_first(["03-04-2019 7:31 PM", "TOTAL $12.50"], None) is True
+    # Dollars that write the day first: an Australian Business Number, a named country, its currency.
+    assert guess_day_first(["TAX INVOICE ABN 12 345 678 901", "03/04/2019 7:31 PM", "TOTAL $12.50"], None) is True
+    assert guess_day_first(["Orchard Road, Singapore", "03/04/2019 7:31 PM", "TOTAL $12.50"], None) is True
+    assert guess_day_first(["03/04/2019 7:31 PM", "TOTAL S$12.50"], None) is True
