@@ -59,7 +59,7 @@ _NUMBER = (
     r"|\d+(?: ?[.,]\d{1,2}|[.,] \d{2})?"
 )
 _AMOUNT_RE = re.compile(
-    r"(?<![\w.,/:-])"  # not the tail of a longer token (dates, ids, times)
+    r"(?<![\w,/:-])(?<!(?<!\.)\.)"  # not the tail of a longer token (dates, ids, times); dot leaders ("Total...9.50") may lead in
     r"(?P<neg_open>\()?"
     r"(?P<sign>[-−–])?\s?"
     rf"(?:(?P<pre>{_MARKER})\s?|(?P<misread>[A-Z]{{1,2}}(?=\d+[.,]\d{{2}}\b)))?"  # "RN43.40": a misread "RM"

@@ -137,6 +137,8 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "payment": (
         (r"(?:cash|tendered|tender|accepted|received|change(?:\s*due)?|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
+        # cash handed over and change given back in the other languages read here
+        (r"(?:efectivo|entregado|cambio|especes|rendu|gegeben|ruckgeld|wisselgeld|contant)", 1.0),
     ),
     "vendor": (
         (r"(?:seller|vendor|supplier|sold\s*by|issued\s*by|service\s*provider|bill\s*from|from)", 0.8),

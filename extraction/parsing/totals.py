@@ -17,12 +17,14 @@ from itertools import product
 
 from extraction.models import FieldValue, Source
 from extraction.parsing.amounts import find_amounts
+from extraction.parsing.labels import label_text
 from extraction.parsing.layout import Layout
 from extraction.parsing.pairing import Evidence, Found, LabelledCell, values_for_label
 
 _ROLES = ("total", "subtotal", "tax")
 _ROUNDING_STEP = Decimal("0.05")
 _MAX_TAX_SHARE = Decimal("0.3")
+_CHANGE = re.compile(r"change|kembali|baki|cambio|rendu|ruckgeld|wisselgeld")  # the payment labels of money given back
 
 
 # A till printer's faint decimal point read as a hyphen: "TOTAL  110-00". Only a value standing alone
@@ -57,8 +59,9 @@ class Totals:
 
 
 def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Decimal, Evidence]]:
-    """Amount candidates per role, plus "payment" amounts (cash, change, rounding) for the arithmetic."""
-    candidates: dict[str, dict[Decimal, Evidence]] = {role: {} for role in (*_ROLES, "payment")}
+    """Amount candidates per role, plus "payment" amounts (cash, change, rounding) for the arithmetic, and
+    among them the "change" given back."""
+    candidates: dict[str, dict[Decimal, Evidence]] = {role: {} for role in (*_ROLES, "payment", "change")}
     for item in labelled:
         for label in item.labels:
             if label.field not in candidates:
@@ -77,6 +80,8 @@ def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Dec
             # Payment lines print their sign inconsistently ("Change 20.00-", "Rounding -0.01"): keep magnitudes.
             value = abs(chosen.value) if label.field == "payment" else chosen.value
             candidates[label.field].setdefault(value, Evidence(value)).add(label.strength * chosen.link, chosen)
+            if label.field == "payment" and _CHANGE.match(label_text(item.cell.text[label.start : label.end])):
+                candidates["change"].setdefault(value, Evidence(value)).add(label.strength * chosen.link, chosen)
     return candidates
 
 
@@ -141,7 +146,8 @@ def _score_totals(
 ) -> list[tuple[float, bool, Evidence]]:
     totals, subtotals, taxes = (candidates[role] for role in _ROLES)
     payments = list(candidates["payment"])
-    adjustments = {p for p in payments if p < _ROUNDING_STEP}
+    # a payment line under 0.05 is a rounding adjustment ("Rounding -0.01"), unless it is change given back
+    adjustments = {p for p in payments if p < _ROUNDING_STEP and p not in candidates["change"]}
     bases = {*subtotals, *totals}  # "Total Sales 33.00 / GST 1.98 / TOTAL 35.00": a total before tax is a base too
     sums = {s + t for s, t in product(bases, taxes)}
     # A credit note's figures are negative: there the "largest" total is the most negative one.
@@ -195,6 +201,8 @@ def _prefer_rounded(best: Evidence, candidates: dict[str, dict[Decimal, Evidence
     rounded = _round_to_step(best.value)
     if rounded == best.value:
         return best
+    if any(cash - change == best.value for cash in candidates["payment"] for change in candidates["change"]):
+        return best  # "Cash 5.30 / Change 0.01" after 5.29: the change makes the payment exact, nothing was rounded
     for pool in (candidates["total"], candidates["payment"]):
         candidate = pool.get(rounded)
         if candidate is not None:

@@ -52,6 +52,19 @@ def test_a_total_label_with_a_letter_misread_still_names_the_total() -> None:
     assert fields.total is not None and fields.total.value == Decimal("10.04")
 
 
+def test_a_few_cents_of_change_are_no_rounding() -> None:
+    # Paid 5.30 for 5.29 and got a cent back: nothing was rounded, unlike "Rounding 0.01" before the cash.
+    change = parse_fields(stacked("CORNER DELI", "COFFEE 4.89", "SUBTOTAL 4.89", "SALES TAX 0.40", "5.29", "CASH 5.30", "CHANGE 0.01"))
+    assert change.total is not None and change.total.value == Decimal("5.29")
+    rounded = parse_fields(stacked("KEDAI MAJU", "COFFEE 4.89", "GST 0.40", "TOTAL 5.29", "ROUNDING 0.01", "CASH 5.30"))
+    assert rounded.total is not None and rounded.total.value == Decimal("5.30")
+
+
+def test_dot_leaders_between_a_label_and_its_amount() -> None:
+    fields = parse_fields(stacked("BAR LA ESQUINA", "2 CAFE 3,00", "1 TOSTADA 4,50", "TOTAL...7,50", "EFECTIVO... 10,00", "CAMBIO... 2,50"))
+    assert fields.total is not None and fields.total.value == Decimal("7.50")
+
+
 def test_a_receipt_vendor_address_date_and_tax_id() -> None:
     fields = parse_fields(RECEIPT)
     assert fields.vendor_name is not None and fields.vendor_name.value == "KEDAI RUNCIT MAJU SDN BHD"

@@ -47,6 +47,12 @@ def test_dates_times_rates_ids_and_counts_are_not_money(text: str) -> None:
     assert find_amounts(text) == []
 
 
+def test_an_amount_after_dot_leaders_but_not_after_one_dot() -> None:
+    assert [a.value for a in find_amounts("Subtotal.....12.00")] == [Decimal("12.00")]
+    assert [a.value for a in find_amounts("TOTAL...16,70")] == [Decimal("16.70")]
+    assert find_amounts("v.16") == [] and find_amounts("1.16,70") == []
+
+
 def test_several_amounts_on_a_line_keep_their_order_and_positions() -> None:
     text = "Tax 15% on $ 112.90 $ 16.94"
     amounts = find_amounts(text)
