@@ -88,7 +88,7 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"(?:nett|rounded|round(?:ing)?)\s*total|total\s*(?:amt\s*|amount\s*)?(?:rounded|after\s*(?:rounding|adj\w*))", 0.9),
         (rf"{_SUM_WORD}\s*(?:sales\s*|amount\s*)?\(?\s*{_INCL}[.,]?\s*(?:of\s*)?(?:{_TAXED})?\s*\)?", 0.9),
         (rf"total[^:]{{0,30}}?\(\s*{_INCL}\.?\s*(?:of\s*)?{_TAX_WORD}{_RATE}\s*\)", 0.7),
-        (r"total\s*(?:amount|sales|rm|myr|\(rm\)|\(myr\)|eur|usd|\(\$\))", 0.8),
+        (r"total\s*(?:amount|sales|bill|rm|myr|\(rm\)|\(myr\)|eur|usd|\(\$\))", 0.8),
         (r"gesamt\s*-?\s*(?:betrag|summe)|rechnungs\s*-?\s*(?:betrag|summe)|brutto\s*-?\s*(?:betrag|summe)|endbetrag|summe\s*brutto|rechnungsbeitrag", 1.0),
         (r"montant\s*(?:total\s*)?ttc|total\s*ttc|total\s*facture|montant\s*total", 1.0),
         # ... and what is left to pay: the same on most invoices, less after a prepayment or more with

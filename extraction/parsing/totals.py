@@ -34,7 +34,7 @@ _HYPHEN_FOR_POINT = re.compile(r"\s*(\d{1,7})-(\d{2})\s*")
 
 # Where a money label points at a cell holding only a number, two more forms are money: whole amounts
 # grouped in thousands (currencies without cents: "Total Bill : 224,400" in rupiah) and one decimal ("356.0").
-_GROUPED_WHOLE = re.compile(r"\s*(?:Rp|IDR|VND|KRW|Rs\.?)?\s*(\d{1,3}(?:[.,]\d{3})+|\d+[.,]\d)\s*")
+_GROUPED_WHOLE = re.compile(r"[\s:]*(?:Rp|IDR|VND|KRW|Rs\.?)?\s*(\d{1,3}(?:[.,]\d{3})+|\d+[.,]\d)\s*")
 
 
 def _amount_extractor(text: str) -> list[tuple[Decimal, int, int]]:

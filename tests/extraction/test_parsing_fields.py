@@ -339,6 +339,10 @@ def test_whole_amounts_grouped_in_thousands_and_one_decimal_after_a_total_label(
     assert rupiah.total is not None and rupiah.total.value == Decimal("224400.00")
     one_decimal = parse_fields(document((50, 100, "Grand Total"), (600, 100, "356.0")))
     assert one_decimal.total is not None and one_decimal.total.value == Decimal("356.00")
+    # label, colon and amount read as one line
+    one_line = parse_fields(stacked("WARUNG", "2 Sop Buntut 138,000", "Sub Total : 138,000", "Tax 10% : 13,800", "Total Bill : 151,800"))
+    assert one_line.subtotal is not None and one_line.subtotal.value == Decimal("138000.00")
+    assert one_line.total is not None and one_line.total.value == Decimal("151800.00")
 
 
 def test_a_fuel_price_to_the_tenth_of_a_cent_is_not_the_total() -> None:
