@@ -26,6 +26,10 @@ _SUM_WORD = r"(?:total|summe|gesamt\s*-?\s*(?:summe|betrag)?|betrag|beitrag|rech
 _INCL = r"(?:incl|inkl|inc|including|inclusive|inklusive|einschl|einschliesslich|in[cd][l1i])"
 _EXCL = r"(?:excl|exkl|excluding|exclusive|exklusive|before|w/o|without|ohne|zzgl|zuzugl|zuzuglich)"
 
+# Change given back, among the payment labels (English, Malay, Spanish, French, German, Dutch).
+_CHANGE_WORD = r"(?:change(?:\s*due)?|kembali|baki|cambio|rendu|ruckgeld|wisselgeld)"
+CHANGE_LABEL = re.compile(_CHANGE_WORD)  # matched against `label_text` of a payment label
+
 # Summary rows that are no money due: counts, discounts and tips ("Total Qty: 9", "Tip 2.00").
 _OTHER_TOTALS = (
     r"(?:total\s*(?:qty|quantity|items?|item\(s\)|pcs|units|no\.?\s*of\s*items|discount|savings?|saved|weight|points)"
@@ -136,9 +140,9 @@ _VOCABULARY: dict[str, tuple[tuple[str, float], ...]] = {
         (r"(?:gesamt)?betrag\s*der\s*(?:zuschlage|abschlage)|total\s*(?:allowances|charges)", 1.0),
     ),
     "payment": (
-        (r"(?:cash|tendered|tender|accepted|received|change(?:\s*due)?|kembali|baki|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
-        # cash handed over and change given back in the other languages read here
-        (r"(?:efectivo|entregado|cambio|especes|rendu|gegeben|ruckgeld|wisselgeld|contant)", 1.0),
+        (rf"(?:cash|tendered|tender|accepted|received|{_CHANGE_WORD}|paid|payment|card|visa|master(?:card)?|credit|debit|rounding|round(?:ing)?\s*adj\w*|adj(?:ustment)?)", 1.0),
+        # cash handed over in the other languages read here
+        (r"(?:efectivo|entregado|especes|gegeben|contant)", 1.0),
     ),
     "vendor": (
         (r"(?:seller|vendor|supplier|sold\s*by|issued\s*by|service\s*provider|bill\s*from|from)", 0.8),

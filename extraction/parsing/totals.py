@@ -17,14 +17,13 @@ from itertools import product
 
 from extraction.models import FieldValue, Source
 from extraction.parsing.amounts import find_amounts
-from extraction.parsing.labels import label_text
+from extraction.parsing.labels import CHANGE_LABEL, label_text
 from extraction.parsing.layout import Layout
 from extraction.parsing.pairing import Evidence, Found, LabelledCell, values_for_label
 
 _ROLES = ("total", "subtotal", "tax")
 _ROUNDING_STEP = Decimal("0.05")
 _MAX_TAX_SHARE = Decimal("0.3")
-_CHANGE = re.compile(r"change|kembali|baki|cambio|rendu|ruckgeld|wisselgeld")  # the payment labels of money given back
 
 
 # A till printer's faint decimal point read as a hyphen: "TOTAL  110-00". Only a value standing alone
@@ -80,7 +79,7 @@ def _collect(layout: Layout, labelled: list[LabelledCell]) -> dict[str, dict[Dec
             # Payment lines print their sign inconsistently ("Change 20.00-", "Rounding -0.01"): keep magnitudes.
             value = abs(chosen.value) if label.field == "payment" else chosen.value
             candidates[label.field].setdefault(value, Evidence(value)).add(label.strength * chosen.link, chosen)
-            if label.field == "payment" and _CHANGE.match(label_text(item.cell.text[label.start : label.end])):
+            if label.field == "payment" and CHANGE_LABEL.match(label_text(item.cell.text[label.start : label.end])):
                 candidates["change"].setdefault(value, Evidence(value)).add(label.strength * chosen.link, chosen)
     return candidates
 
